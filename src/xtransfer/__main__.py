@@ -1,0 +1,5 @@
+import sys
+
+from xtransfer.cli import main
+
+sys.exit(main())

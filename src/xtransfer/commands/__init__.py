@@ -1,0 +1,1 @@
+"""One module per `xtransfer` subcommand; each exposes `main(argv)`."""

@@ -1,0 +1,1 @@
+"""Scoring with the official XTREME / XTREME-R semantics (no torch imports here)."""

@@ -1,0 +1,1 @@
+"""Tasks: the catalogue (data, in ``catalogue/*.yaml``) and the formats (code, in ``formats/``)."""
