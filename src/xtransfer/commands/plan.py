@@ -1,0 +1,71 @@
+"""`xtransfer plan [overrides] [-m]`: the phases a train command would run, without training.
+
+For each run: its phases in order, their content keys, whether the cache already holds them
+(or an earlier run of the same sweep would train them first), and the optimizer steps of each
+phase that still has to be trained.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+# Hydra must not write run folders or logs for a dry run.
+_QUIET = ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled",
+          "hydra.run.dir=.", "hydra.sweep.dir=.", "hydra.sweep.subdir=."]
+
+_seen: dict[str, str] = {}  # phase key -> "cached" | "new" across the runs of one sweep
+_totals = {"runs": 0, "new": 0, "cached": 0, "planned": 0, "steps": 0}
+
+
+def _count_rows(cfg: DictConfig, ref) -> int:
+    from xtransfer.data.sources import load_rows
+    from xtransfer.tasks.registry import get_task
+
+    rows = load_rows(get_task(ref.task), ref.split, ref.lang, cfg.data)
+    cap = cfg.trainer.max_train_examples
+    return min(len(rows), int(cap)) if cap else len(rows)
+
+
+def _plan(cfg: DictConfig, run_dir: Path) -> None:
+    from xtransfer.pipeline.cache import PhaseCache
+    from xtransfer.pipeline.plan import plan_phases
+
+    cache = PhaseCache(Path(cfg.cache_dir))
+    phases = plan_phases(cfg)
+    _totals["runs"] += 1
+    print(f"run: model={cfg.model.name} intermediate={cfg.intermediate.name} "
+          f"target={cfg.target.name} data={cfg.data.name} seed={cfg.seed}")
+    for phase in phases:
+        if phase.key in _seen:
+            status, steps = "planned earlier in this sweep", None
+            _totals["planned"] += 1
+        elif cache.is_complete(phase.key) and not cfg.force:
+            status, steps = "cached", None
+            _totals["cached"] += 1
+        else:
+            n = _count_rows(cfg, phase.train)
+            steps = math.ceil(n / int(phase.settings["batch_size"])) * int(phase.settings["epochs"])
+            status = f"new: {n} examples x {phase.settings['epochs']} epochs"
+            _totals["new"] += 1
+            _totals["steps"] += steps
+        _seen.setdefault(phase.key, status)
+        step_text = f", {steps} steps" if steps is not None else ""
+        print(f"  {phase.name:<12} {phase.task:<10} key {phase.key}  {status}{step_text}")
+
+
+def _print_totals() -> None:
+    if _totals["runs"] > 1:
+        t = _totals
+        print(f"sweep: {t['runs']} runs; phases: {t['new']} new ({t['steps']} steps), "
+              f"{t['cached']} cached, {t['planned']} shared within the sweep")
+
+
+def main(argv: list[str]) -> int:
+    from xtransfer.hydra_app import run_hydra
+
+    atexit.register(_print_totals)
+    return run_hydra("plan", "config", [*argv, *_QUIET], _plan)

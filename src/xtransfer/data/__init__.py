@@ -1,0 +1,1 @@
+"""Data sources: one loader per source (embedded, hub, ...), used by every task."""

@@ -1,0 +1,65 @@
+"""Zero-shot evaluation of a trained model on every language of a target, with one model load.
+
+Predictions and gold labels are written in the XTREME submission layout and then scored by the
+same code as `xtransfer score`, so the run's numbers and the scorer's can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from xtransfer.data.sources import load_rows
+from xtransfer.evaluation.scoring import score_folder
+from xtransfer.tasks.formats.base import TaskFormat
+from xtransfer.tasks.registry import TaskSpec
+from xtransfer.training.events import EventLog
+from xtransfer.training.loop import predict
+from xtransfer.training.model import TaskModel
+
+
+def evaluation_languages(task: TaskSpec, benchmark: str) -> tuple[str, list[str]]:
+    """The benchmark whose language list applies, and that list (a task outside ``benchmark``,
+    e.g. XCOPA under XTREME, uses the one benchmark it belongs to)."""
+    key = benchmark.replace("-", "_")
+    if key in task.languages:
+        return key, list(task.languages[key])
+    fallback = next(k for k in ("xtreme_r", "xtreme") if k in task.languages)
+    return fallback, list(task.languages[fallback])
+
+
+def evaluate_languages(
+    model: TaskModel, tokenizer, fmt: TaskFormat, task: TaskSpec, split: str, max_length: int,
+    data_cfg: Mapping[str, Any], benchmark: str, run_dir: Path, accelerator, batch_size: int,
+    events: EventLog,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Scores records (SPEC §8) and the task's official-shaped detailed scores."""
+    bench, languages = evaluation_languages(task, benchmark)
+    pred_dir = run_dir / "predictions" / task.name
+    label_dir = run_dir / "labels" / task.name
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    label_dir.mkdir(parents=True, exist_ok=True)
+    ext = task.prediction_ext or "tsv"
+    for lang in tqdm(languages, desc=f"evaluate {task.name}",
+                     disable=not accelerator.is_main_process):
+        rows = load_rows(task, split, lang, data_cfg)
+        features = fmt.featurize(rows, tokenizer, max_length)
+        predictions = predict(model, task.name, fmt, features, batch_size, accelerator,
+                              tokenizer.pad_token_id)
+        if accelerator.is_main_process:
+            fmt.write_predictions(pred_dir / f"test-{lang}.{ext}", rows, predictions)
+            fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)
+        events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
+        del features, predictions  # memory must not grow with the number of languages
+    report = score_folder(run_dir / "predictions", run_dir / "labels",
+                          benchmark=bench.replace("_", "-"), tasks=[task.name])
+    detailed = report["detailed_scores"][task.name]
+    records = [
+        {"task": task.name, "lang": lang, "split": split, "metric": metric, "value": value}
+        for metric, per_lang in detailed.items() if isinstance(per_lang, dict)
+        for lang, value in per_lang.items()
+    ]
+    return records, detailed

@@ -1,0 +1,1 @@
+"""A run = ordered phases (pretrained -> intermediate -> target), each cached by content key."""

@@ -1,0 +1,69 @@
+"""Content-addressed phase cache: ``<cache_dir>/phases/<key>/``.
+
+A phase directory is complete iff its ``phase.json`` exists (written last). Training happens in a
+private temporary directory that is renamed into place, so a half-written checkpoint is never
+visible; a per-key file lock makes concurrent runs that need the same phase train it once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from xtransfer.errors import UserError
+from xtransfer.training.checkpoint import META_FILE
+
+
+@dataclass
+class PhaseSlot:
+    key: str
+    final: Path
+    tmp: Path
+
+    @property
+    def complete(self) -> bool:
+        return (self.final / META_FILE).is_file()
+
+    def commit(self) -> None:
+        """Atomically publishes the temporary directory as the phase checkpoint."""
+        if self.final.exists():  # an incomplete leftover (e.g. from an older crash)
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+
+
+class PhaseCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        try:
+            (self.root / "phases").mkdir(parents=True, exist_ok=True)
+            (self.root / "locks").mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot create the phase cache at {self.root}: {err.strerror}") from None
+
+    def path(self, key: str) -> Path:
+        return self.root / "phases" / key
+
+    def is_complete(self, key: str) -> bool:
+        return (self.path(key) / META_FILE).is_file()
+
+    @contextmanager
+    def claim(self, key: str) -> Iterator[PhaseSlot]:
+        """Holds the key's lock for the duration; the OS releases it if the process dies."""
+        lock_path = self.root / "locks" / f"{key}.lock"
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tmp = self.root / "phases" / f".tmp-{key}-{os.getpid()}"
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            slot = PhaseSlot(key, self.path(key), tmp)
+            try:
+                yield slot
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,66 @@
+"""The interface every task format implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from xtransfer.tasks.registry import TaskSpec
+
+
+class TaskFormat:
+    """Featurise rows, build the head, compute the loss, decode and write predictions.
+
+    Features are dicts with ``input_ids`` (list[int]) plus whatever the format needs to train
+    (``label``) or to decode (``example_index``); ``collate`` turns a list of them into tensors.
+    """
+
+    name: ClassVar[str]
+    # Bumped whenever featurisation or decoding changes: part of every phase's content key.
+    version: ClassVar[int] = 1
+
+    def __init__(self, task: TaskSpec):
+        self.task = task
+
+    def featurize(self, rows: Sequence[dict[str, Any]], tokenizer, max_length: int) -> list[dict]:
+        raise NotImplementedError
+
+    def collate(self, features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def make_head(self, hidden_size: int, dropout: float) -> nn.Module:
+        raise NotImplementedError
+
+    def head_signature(self) -> dict[str, Any]:
+        """What a head's shape depends on; two heads are interchangeable iff these match."""
+        raise NotImplementedError
+
+    def loss(self, outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, outputs: torch.Tensor) -> list[Any]:
+        """Per-feature predictions from a batch of head outputs (moved to CPU)."""
+        raise NotImplementedError
+
+    def dev_score(self, rows: Sequence[dict], predictions: Sequence[Any]) -> float:
+        """The model-selection metric on English dev (higher is better, 0-100)."""
+        raise NotImplementedError
+
+    def write_predictions(self, path: Path, rows: Sequence[dict], predictions: Sequence[Any]):
+        raise NotImplementedError
+
+    def write_labels(self, path: Path, rows: Sequence[dict]) -> None:
+        raise NotImplementedError
+
+
+def pad_sequences(seqs: Sequence[Sequence[int]], pad_value: int) -> torch.Tensor:
+    """Right-pads to the longest sequence of the batch (dynamic padding, never to max_length)."""
+    longest = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), longest), pad_value, dtype=torch.long)
+    for i, seq in enumerate(seqs):
+        out[i, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+    return out

@@ -1,0 +1,1 @@
+"""Training: model assembly, batching, the loop on accelerate, checkpoints."""
