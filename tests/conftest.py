@@ -12,5 +12,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 def shared_data() -> Path:
     """`../shared/data` beside the checkout; tests using it are marked `realdata`."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real benchmark data not found at {SHARED_DATA} (only CI/dev machines have it)")
+        pytest.skip(
+            f"real benchmark data not found at {SHARED_DATA} (only CI/dev machines have it)"
+        )
     return SHARED_DATA

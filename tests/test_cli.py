@@ -7,13 +7,16 @@ import sys
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xtransfer", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "xtransfer", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_lists_subcommands_without_importing_torch():
-    code = ("import sys; from xtransfer.cli import main; main(['--help']); "
-            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
+    code = (
+        "import sys; from xtransfer.cli import main; main(['--help']); "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for name in ("train", "evaluate", "score", "plan", "table", "tasks"):
@@ -28,8 +31,10 @@ def test_unknown_command_is_one_clear_error():
 
 
 def test_tasks_lists_the_catalogue_without_torch():
-    code = ("import sys; from xtransfer.cli import main; main(['tasks']); "
-            "assert 'torch' not in sys.modules")
+    code = (
+        "import sys; from xtransfer.cli import main; main(['tasks']); "
+        "assert 'torch' not in sys.modules"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for name in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "tatoeba"):

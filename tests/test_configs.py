@@ -42,8 +42,11 @@ def test_required_groups_have_required_options():
 
 def test_run_dir_derives_from_choices_and_seed():
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=["intermediate=none", "target=pawsx", "seed=3"],
-                      return_hydra_config=True)
+        cfg = compose(
+            "config",
+            overrides=["intermediate=none", "target=pawsx", "seed=3"],
+            return_hydra_config=True,
+        )
     run_dir = OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
     assert run_dir == "outputs/runs/embedded/tiny/none-to-pawsx/seed3"
 
@@ -52,7 +55,11 @@ def test_demo_defaults():
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("config")
     assert (cfg.model.name, cfg.intermediate.name, cfg.target.name, cfg.data.name) == (
-        "tiny", "mnli", "xnli", "embedded")
+        "tiny",
+        "mnli",
+        "xnli",
+        "embedded",
+    )
     # The paper's recipe (SPEC §6) is written in config, not code.
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         paper = compose("config", overrides=["trainer=xstilts"])

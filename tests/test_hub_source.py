@@ -34,21 +34,50 @@ def _write_repo(root: Path, configs: dict[str, dict[str, list[dict]]]) -> None:
 @pytest.fixture
 def mirror(tmp_path: Path) -> Path:
     xtreme = tmp_path / "google" / "xtreme"
-    _write_repo(xtreme, {
-        "PAWS-X.de": {"test": [
-            {"sentence1": "Der Hund", "sentence2": "Hund der", "label": "1"},
-            {"sentence1": "Die Katze", "sentence2": "Ein Baum", "label": "0"},
-        ]},
-        "XNLI": {"test": [
-            {"language": "de", "sentence1": "a", "sentence2": "b", "gold_label": "neutral"},
-            {"language": "fr", "sentence1": "c", "sentence2": "d", "gold_label": "entailment"},
-            {"language": "de", "sentence1": "e", "sentence2": "f", "gold_label": "contradiction"},
-        ]},
-    })
-    _write_repo(tmp_path / "nyu-mll" / "glue", {"mnli": {"train": [
-        {"premise": "p1", "hypothesis": "h1", "label": 2, "idx": 0},
-        {"premise": "p2", "hypothesis": "h2", "label": -1, "idx": 1},  # no gold label: dropped
-    ]}})
+    _write_repo(
+        xtreme,
+        {
+            "PAWS-X.de": {
+                "test": [
+                    {"sentence1": "Der Hund", "sentence2": "Hund der", "label": "1"},
+                    {"sentence1": "Die Katze", "sentence2": "Ein Baum", "label": "0"},
+                ]
+            },
+            "XNLI": {
+                "test": [
+                    {"language": "de", "sentence1": "a", "sentence2": "b", "gold_label": "neutral"},
+                    {
+                        "language": "fr",
+                        "sentence1": "c",
+                        "sentence2": "d",
+                        "gold_label": "entailment",
+                    },
+                    {
+                        "language": "de",
+                        "sentence1": "e",
+                        "sentence2": "f",
+                        "gold_label": "contradiction",
+                    },
+                ]
+            },
+        },
+    )
+    _write_repo(
+        tmp_path / "nyu-mll" / "glue",
+        {
+            "mnli": {
+                "train": [
+                    {"premise": "p1", "hypothesis": "h1", "label": 2, "idx": 0},
+                    {
+                        "premise": "p2",
+                        "hypothesis": "h2",
+                        "label": -1,
+                        "idx": 1,
+                    },  # no gold label: dropped
+                ]
+            }
+        },
+    )
     return tmp_path
 
 
@@ -81,12 +110,26 @@ def test_unknown_language_lists_the_task_languages(mirror: Path):
 
 
 def test_unreachable_hub_is_one_sentence_with_a_hint(tmp_path: Path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "xtransfer", "train", "data=hub", "intermediate=none",
-         f"output_root={tmp_path}/out"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "xtransfer",
+            "train",
+            "data=hub",
+            "intermediate=none",
+            f"output_root={tmp_path}/out",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr

@@ -14,8 +14,14 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 # Hydra must not write run folders or logs for a dry run.
-_QUIET = ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled",
-          "hydra.run.dir=.", "hydra.sweep.dir=.", "hydra.sweep.subdir=."]
+_QUIET = [
+    "hydra.output_subdir=null",
+    "hydra/job_logging=disabled",
+    "hydra/hydra_logging=disabled",
+    "hydra.run.dir=.",
+    "hydra.sweep.dir=.",
+    "hydra.sweep.subdir=.",
+]
 
 _seen: dict[str, str] = {}  # phase key -> "cached" | "new" across the runs of one sweep
 _totals = {"runs": 0, "new": 0, "cached": 0, "planned": 0, "steps": 0}
@@ -37,8 +43,10 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
     cache = PhaseCache(Path(cfg.cache_dir))
     phases = plan_phases(cfg)
     _totals["runs"] += 1
-    print(f"run: model={cfg.model.name} intermediate={cfg.intermediate.name} "
-          f"target={cfg.target.name} data={cfg.data.name} seed={cfg.seed}")
+    print(
+        f"run: model={cfg.model.name} intermediate={cfg.intermediate.name} "
+        f"target={cfg.target.name} data={cfg.data.name} seed={cfg.seed}"
+    )
     for phase in phases:
         if phase.key in _seen:
             status, steps = "planned earlier in this sweep", None
@@ -60,8 +68,10 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
 def _print_totals() -> None:
     if _totals["runs"] > 1:
         t = _totals
-        print(f"sweep: {t['runs']} runs; phases: {t['new']} new ({t['steps']} steps), "
-              f"{t['cached']} cached, {t['planned']} shared within the sweep")
+        print(
+            f"sweep: {t['runs']} runs; phases: {t['new']} new ({t['steps']} steps), "
+            f"{t['cached']} cached, {t['planned']} shared within the sweep"
+        )
 
 
 def main(argv: list[str]) -> int:

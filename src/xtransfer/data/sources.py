@@ -9,11 +9,11 @@ formats never see source-specific names. The embedded demo data mirrors the Hub 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from xtransfer.data.readers import read_file, read_jsonl
 from xtransfer.errors import UserError
 from xtransfer.tasks.registry import TaskSpec
 
@@ -36,19 +36,6 @@ def _check_language(task: TaskSpec, lang: str) -> None:
         )
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
-    return rows
-
-
 def _embedded_path(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
     """``<root>/<owner>__<name>/<config>/<split>.jsonl``: the Hub layout, flattened."""
     config_name = str(hub.get("name") or "default").format(lang=lang)
@@ -56,16 +43,18 @@ def _embedded_path(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any
     return repo_dir / config_name / f"{hub['split']}.jsonl"
 
 
-def _load_embedded(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
-    path = _embedded_path(hub, lang, data_cfg)
+def _load_embedded(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    # The embedded demo data mirror the Hub repos, so they are located by the `hub` entry.
+    path = _embedded_path(_source_entry(spec, "hub"), lang, data_cfg)
     if not path.is_file():
         raise UserError(f"embedded demo data file not found: {path}")
-    return _read_jsonl(path), str(path)
+    return read_jsonl(path), str(path)
 
 
-def _load_hub(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+def _load_hub(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
     import datasets
 
+    hub = _source_entry(spec, "hub")
     repo = hub["path"]
     config_name = str(hub["name"]).format(lang=lang) if hub.get("name") else None
     mirror = data_cfg.get("mirror")
@@ -87,7 +76,57 @@ def _load_hub(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) ->
     return dataset.to_list(), where
 
 
-_LOADERS = {"embedded": _load_embedded, "hub": _load_hub}
+def _load_file(path: Path, reader: str | None, where_hint: str) -> tuple:
+    if not path.is_file():
+        raise UserError(f"data file not found: {path} ({where_hint})")
+    return read_file(path, reader), str(path)
+
+
+def _xtreme_dir_path(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
+    """A folder written by XTREME's download_data.sh (docs/xtreme-download-layout.md)."""
+    entry = _source_entry(spec, "xtreme_dir")
+    if not data_cfg.get("root"):
+        raise UserError("data=xtreme_dir needs data.root=PATH (the XTREME download folder)")
+    return Path(data_cfg["root"]) / str(entry["path"]).format(lang=lang)
+
+
+def _load_xtreme_dir(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    path = _xtreme_dir_path(spec, lang, data_cfg)
+    return _load_file(path, spec["xtreme_dir"].get("reader"), "data=xtreme_dir")
+
+
+def _local_path(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
+    """User files in original formats: data.files.<task>.<split>=PATH (``{lang}`` expands)."""
+    task, split = spec["_task"], spec["_split"]
+    files = data_cfg.get("files") or {}
+    pattern = (files.get(task) or {}).get(split)
+    if not pattern:
+        raise UserError(
+            f"data=local has no file for {task} {split}: set data.files.{task}.{split}=PATH "
+            "(SQuAD JSON, CoNLL-U, TSV or JSONL; {lang} in the path is replaced)"
+        )
+    return Path(str(pattern).format(lang=lang))
+
+
+def _load_local(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    path = _local_path(spec, lang, data_cfg)
+    return _load_file(path, (spec.get("local") or {}).get("reader"), "data=local")
+
+
+_LOADERS = {
+    "embedded": _load_embedded,
+    "hub": _load_hub,
+    "xtreme_dir": _load_xtreme_dir,
+    "local": _load_local,
+}
+
+
+def _source_entry(spec: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    if source not in spec:
+        raise UserError(
+            f"task {spec['_task']!r} has no {source} source for split {spec['_split']!r}"
+        )
+    return spec[source]
 
 
 def _to_label_id(value: Any, labels: list[str], where: str, row_no: int) -> int | None:
@@ -108,6 +147,13 @@ def _to_label_id(value: Any, labels: list[str], where: str, row_no: int) -> int 
     raise UserError(f"{where}: row {row_no}: label {value!r} is not one of {labels}")
 
 
+def _to_tag_id(value: Any, labels: list[str], where: str, row_no: int) -> int:
+    tag = _to_label_id(value, labels, where, row_no)
+    if tag is None:
+        raise UserError(f"{where}: row {row_no}: tag {value!r} is not one of {labels}")
+    return tag
+
+
 def load_rows(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -120,11 +166,10 @@ def load_rows(
     source = data_cfg["source"]
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
-    # The embedded demo data mirrors the Hub repos, so both read the `hub` entry of the split.
-    if "hub" not in spec:
-        raise UserError(f"task {task.name!r} has no {source} source for split {split!r}")
-    raw_rows, where = _LOADERS[source](spec["hub"], lang, data_cfg)
-    language_column = spec["hub"].get("language_column")
+    raw_rows, where = _LOADERS[source](
+        {**spec, "_task": task.name, "_split": split}, lang, data_cfg
+    )
+    language_column = (spec.get(source) or spec.get("hub") or {}).get("language_column")
     if language_column:
         raw_rows = [row for row in raw_rows if row.get(language_column) == lang]
     columns: dict[str, str] = task.raw.get("columns") or {}
@@ -135,9 +180,12 @@ def load_rows(
             raise UserError(f"{where}: row {row_no} lacks column(s) {', '.join(missing)}")
         row = {canonical: raw[src] for canonical, src in columns.items()}
         if "label" in row and task.labels is not None:
-            row["label"] = _to_label_id(row["label"], task.labels, where, row_no)
-            if row["label"] is None:
-                continue
+            if isinstance(row["label"], list):  # one label per word (tagging)
+                row["label"] = [_to_tag_id(v, task.labels, where, row_no) for v in row["label"]]
+            else:
+                row["label"] = _to_label_id(row["label"], task.labels, where, row_no)
+                if row["label"] is None:
+                    continue
         rows.append(row)
     if not rows:
         raise UserError(f"{where}: no {lang} rows in split {split!r} of task {task.name!r}")
@@ -148,20 +196,34 @@ def data_identity(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What determines the rows of a split: part of every phase's content key."""
-    spec = _split_spec(task, split)["hub"]
+    split_spec = _split_spec(task, split)
+    source = data_cfg["source"]
+    entry = split_spec.get("hub" if source == "embedded" else source) or {}
     ident: dict[str, Any] = {
-        "source": data_cfg["source"],
-        "path": spec["path"],
-        "name": str(spec.get("name") or "").format(lang=lang),
-        "split": spec["split"],
-        "revision": spec.get("revision"),
+        "source": source,
+        "entry": {
+            k: (str(v).format(lang=lang) if isinstance(v, str) else v)
+            for k, v in dict(entry).items()
+        },
         "lang": lang,
         "columns": task.raw.get("columns"),
         "labels": task.labels,
     }
-    if data_cfg["source"] == "embedded":
-        path = _embedded_path(spec, lang, data_cfg)
-        ident["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-    elif data_cfg.get("mirror"):
+    if source == "embedded":
+        path = _embedded_path(entry, lang, data_cfg)
+        ident["sha256"] = (
+            hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+        )
+    elif source == "hub" and data_cfg.get("mirror"):
         ident["mirror"] = str(data_cfg["mirror"])
+    elif source in ("xtreme_dir", "local"):
+        # Local files can change under the same name: size and mtime are part of the identity.
+        locate = _xtreme_dir_path if source == "xtreme_dir" else _local_path
+        path = locate({**split_spec, "_task": task.name, "_split": split}, lang, data_cfg)
+        stat = path.stat() if path.is_file() else None
+        ident["file"] = [
+            str(path.resolve()),
+            stat.st_size if stat else None,
+            stat.st_mtime_ns if stat else None,
+        ]
     return ident

@@ -32,8 +32,17 @@ def evaluation_languages(task: TaskSpec, benchmark: str) -> tuple[str, list[str]
 
 
 def evaluate_languages(
-    model: TaskModel, tokenizer, fmt: TaskFormat, task: TaskSpec, split: str, max_length: int,
-    data_cfg: Mapping[str, Any], benchmark: str, run_dir: Path, accelerator, batch_size: int,
+    model: TaskModel,
+    tokenizer,
+    fmt: TaskFormat,
+    task: TaskSpec,
+    split: str,
+    max_length: int,
+    data_cfg: Mapping[str, Any],
+    benchmark: str,
+    run_dir: Path,
+    accelerator,
+    batch_size: int,
     events: EventLog,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Scores records (SPEC §8) and the task's official-shaped detailed scores."""
@@ -43,23 +52,34 @@ def evaluate_languages(
     pred_dir.mkdir(parents=True, exist_ok=True)
     label_dir.mkdir(parents=True, exist_ok=True)
     ext = task.prediction_ext or "tsv"
-    for lang in tqdm(languages, desc=f"evaluate {task.name}",
-                     disable=not accelerator.is_main_process):
+    for lang in tqdm(
+        languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
+    ):
         rows = load_rows(task, split, lang, data_cfg)
         features = fmt.featurize(rows, tokenizer, max_length)
-        predictions = predict(model, task.name, fmt, features, batch_size, accelerator,
-                              tokenizer.pad_token_id)
+        predictions = fmt.finalize(
+            rows,
+            features,
+            predict(
+                model, task.name, fmt, features, batch_size, accelerator, tokenizer.pad_token_id
+            ),
+        )
         if accelerator.is_main_process:
             fmt.write_predictions(pred_dir / f"test-{lang}.{ext}", rows, predictions)
             fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)
         events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
         del features, predictions  # memory must not grow with the number of languages
-    report = score_folder(run_dir / "predictions", run_dir / "labels",
-                          benchmark=bench.replace("_", "-"), tasks=[task.name])
+    report = score_folder(
+        run_dir / "predictions",
+        run_dir / "labels",
+        benchmark=bench.replace("_", "-"),
+        tasks=[task.name],
+    )
     detailed = report["detailed_scores"][task.name]
     records = [
         {"task": task.name, "lang": lang, "split": split, "metric": metric, "value": value}
-        for metric, per_lang in detailed.items() if isinstance(per_lang, dict)
+        for metric, per_lang in detailed.items()
+        if isinstance(per_lang, dict)
         for lang, value in per_lang.items()
     ]
     return records, detailed

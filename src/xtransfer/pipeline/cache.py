@@ -43,7 +43,9 @@ class PhaseCache:
             (self.root / "phases").mkdir(parents=True, exist_ok=True)
             (self.root / "locks").mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise UserError(f"cannot create the phase cache at {self.root}: {err.strerror}") from None
+            raise UserError(
+                f"cannot create the phase cache at {self.root}: {err.strerror}"
+            ) from None
 
     def path(self, key: str) -> Path:
         return self.root / "phases" / key

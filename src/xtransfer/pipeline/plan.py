@@ -23,8 +23,17 @@ from xtransfer.tasks.registry import get_task
 
 # Trainer settings that change what is learned (logging/eval batch sizes do not).
 _TRAINER_KEYS = (
-    "lr", "weight_decay", "warmup_ratio", "max_grad_norm", "adam_betas", "adam_eps",
-    "grad_accum", "precision", "length_group_factor", "dropout", "max_train_examples",
+    "lr",
+    "weight_decay",
+    "warmup_ratio",
+    "max_grad_norm",
+    "adam_betas",
+    "adam_eps",
+    "grad_accum",
+    "precision",
+    "length_group_factor",
+    "dropout",
+    "max_train_examples",
     "eval_every_epoch",
 )
 
@@ -68,8 +77,9 @@ def base_key(cfg: DictConfig) -> str:
 
 
 def _ref(node: Any, default_task: str) -> DataRef:
-    return DataRef(task=node.get("task", default_task), split=node["split"],
-                   lang=node.get("lang", "en"))
+    return DataRef(
+        task=node.get("task", default_task), split=node["split"], lang=node.get("lang", "en")
+    )
 
 
 def _settings(node: Any) -> dict[str, Any]:
@@ -88,12 +98,25 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
         )
     for task in tasks:
         get_task(task)
-        phases.append(Phase("intermediate", task, DataRef(task, "train"),
-                            DataRef(task, "validation"), _settings(inter)))
+        phases.append(
+            Phase(
+                "intermediate",
+                task,
+                DataRef(task, "train"),
+                DataRef(task, "validation"),
+                _settings(inter),
+            )
+        )
     target = cfg.target
-    phases.append(Phase("target", target.task, _ref(target.train, target.task),
-                        _ref(target.dev, target.task) if target.get("dev") else None,
-                        _settings(target)))
+    phases.append(
+        Phase(
+            "target",
+            target.task,
+            _ref(target.train, target.task),
+            _ref(target.dev, target.task) if target.get("dev") else None,
+            _settings(target),
+        )
+    )
 
     trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
     parent = base_key(cfg)
@@ -106,8 +129,10 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             "task": phase.task,
             "format": {"name": fmt.name, "version": fmt.version},
             "data": [
-                {"ref": vars(ref), "source": data_identity(get_task(ref.task), ref.split,
-                                                           ref.lang, cfg.data)}
+                {
+                    "ref": vars(ref),
+                    "source": data_identity(get_task(ref.task), ref.split, ref.lang, cfg.data),
+                }
                 for ref in refs
             ],
             "settings": phase.settings,

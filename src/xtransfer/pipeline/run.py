@@ -58,13 +58,23 @@ def _limit(rows: list, cap: int | None) -> list:
     return rows[: int(cap)] if cap else rows
 
 
-def _train_phase(phase: Phase, parent_dir: Path | None, cfg: DictConfig, tokenizer, accelerator,
-                 events: EventLog, out_dir: Path) -> dict[str, Any]:
+def _train_phase(
+    phase: Phase,
+    parent_dir: Path | None,
+    cfg: DictConfig,
+    tokenizer,
+    accelerator,
+    events: EventLog,
+    out_dir: Path,
+) -> dict[str, Any]:
     task = get_task(phase.task)
     fmt = get_format(task.format)(task)
     attn = cfg.model.attn_implementation
-    encoder = (load_checkpoint_encoder(parent_dir, attn) if parent_dir is not None
-               else build_pretrained_encoder(cfg.model, int(cfg.seed)))
+    encoder = (
+        load_checkpoint_encoder(parent_dir, attn)
+        if parent_dir is not None
+        else build_pretrained_encoder(cfg.model, int(cfg.seed))
+    )
     hidden = encoder.config.hidden_size
     model = TaskModel(encoder, {phase.task: fmt.make_head(hidden, float(cfg.trainer.dropout))})
     max_len = int(phase.settings["max_length"])
@@ -77,14 +87,33 @@ def _train_phase(phase: Phase, parent_dir: Path | None, cfg: DictConfig, tokeniz
     if phase.dev is not None:
         dev_rows = load_rows(get_task(phase.dev.task), phase.dev.split, phase.dev.lang, cfg.data)
         dev = (dev_rows, fmt.featurize(dev_rows, tokenizer, max_len))
-    stats = train(model, phase.task, fmt, train_features, dev, phase.settings, cfg.trainer,
-                  accelerator, int(cfg.seed), tokenizer.pad_token_id, events,
-                  desc=f"{phase.name}:{phase.task}")
+    stats = train(
+        model,
+        phase.task,
+        fmt,
+        train_features,
+        dev,
+        phase.settings,
+        cfg.trainer,
+        accelerator,
+        int(cfg.seed),
+        tokenizer.pad_token_id,
+        events,
+        desc=f"{phase.name}:{phase.task}",
+    )
     meta = {
-        "name": phase.name, "task": phase.task, "key": phase.key, "parent": phase.parent,
-        "head": fmt.head_signature(), "steps": stats.steps, "epochs": stats.epochs,
-        "examples": stats.examples, "best_dev": stats.best_dev, "best_epoch": stats.best_epoch,
-        "final_loss": stats.final_loss, "payload": phase.payload,
+        "name": phase.name,
+        "task": phase.task,
+        "key": phase.key,
+        "parent": phase.parent,
+        "head": fmt.head_signature(),
+        "steps": stats.steps,
+        "epochs": stats.epochs,
+        "examples": stats.examples,
+        "best_dev": stats.best_dev,
+        "best_epoch": stats.best_epoch,
+        "final_loss": stats.final_loss,
+        "payload": phase.payload,
     }
     if accelerator.is_main_process:
         save_checkpoint(model, tokenizer, out_dir, meta)
@@ -92,8 +121,9 @@ def _train_phase(phase: Phase, parent_dir: Path | None, cfg: DictConfig, tokeniz
     return meta
 
 
-def run_phases(cfg: DictConfig, phases: list[Phase], tokenizer, accelerator,
-               events: EventLog) -> tuple[list[dict[str, Any]], Path]:
+def run_phases(
+    cfg: DictConfig, phases: list[Phase], tokenizer, accelerator, events: EventLog
+) -> tuple[list[dict[str, Any]], Path]:
     """Trains or reuses every phase; returns their records and the last checkpoint."""
     cache = PhaseCache(Path(cfg.cache_dir))
     parent_dir: Path | None = None
@@ -107,20 +137,33 @@ def run_phases(cfg: DictConfig, phases: list[Phase], tokenizer, accelerator,
                 print(f"[{phase.name}] {phase.task}: reusing cached phase {phase.key}")
             else:
                 print(f"[{phase.name}] {phase.task}: training (phase {phase.key})")
-                meta = _train_phase(phase, parent_dir, cfg, tokenizer, accelerator, events,
-                                    slot.tmp)
+                meta = _train_phase(
+                    phase, parent_dir, cfg, tokenizer, accelerator, events, slot.tmp
+                )
                 if accelerator.is_main_process:
                     slot.commit()
         seconds = round(time.perf_counter() - start, 2)
-        events.write("phase_done", name=phase.name, task=phase.task, key=phase.key,
-                     reused=reused, seconds=seconds)
+        events.write(
+            "phase_done",
+            name=phase.name,
+            task=phase.task,
+            key=phase.key,
+            reused=reused,
+            seconds=seconds,
+        )
         record: dict[str, Any] = {"name": phase.name}
         if phase.name == "intermediate":
             record.update(tasks=[phase.task], mode="single")
         else:
             record["task"] = phase.task
-        record.update(key=phase.key, reused=reused, steps=meta["steps"], seconds=seconds,
-                      best_dev=meta.get("best_dev"), checkpoint=str(slot.final))
+        record.update(
+            key=phase.key,
+            reused=reused,
+            steps=meta["steps"],
+            seconds=seconds,
+            best_dev=meta.get("best_dev"),
+            checkpoint=str(slot.final),
+        )
         records.append(record)
         parent_dir = slot.final
     assert parent_dir is not None
@@ -143,15 +186,26 @@ def load_for_evaluation(checkpoint: Path, task_name: str, cfg: DictConfig) -> Ta
     return TaskModel(encoder, {task_name: head})
 
 
-def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, run_dir: Path, tokenizer,
-                        accelerator, events: EventLog) -> tuple[list[dict], dict]:
+def evaluate_checkpoint(
+    cfg: DictConfig, checkpoint: Path, run_dir: Path, tokenizer, accelerator, events: EventLog
+) -> tuple[list[dict], dict]:
     target = cfg.target
     task = get_task(target.task)
     model = load_for_evaluation(checkpoint, target.task, cfg).to(accelerator.device)
     fmt = get_format(task.format)(task)
     return evaluate_languages(
-        model, tokenizer, fmt, task, target.test_split, int(target.max_length), cfg.data,
-        str(cfg.benchmark), run_dir, accelerator, int(cfg.trainer.eval_batch_size), events,
+        model,
+        tokenizer,
+        fmt,
+        task,
+        target.test_split,
+        int(target.max_length),
+        cfg.data,
+        str(cfg.benchmark),
+        run_dir,
+        accelerator,
+        int(cfg.trainer.eval_batch_size),
+        events,
     )
 
 
@@ -178,8 +232,7 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
     phases = plan_phases(cfg)
     phase_records, final_ckpt = run_phases(cfg, phases, tokenizer, accelerator, events)
-    scores, detailed = evaluate_checkpoint(cfg, final_ckpt, run_dir, tokenizer, accelerator,
-                                           events)
+    scores, detailed = evaluate_checkpoint(cfg, final_ckpt, run_dir, tokenizer, accelerator, events)
     results = {
         "xtransfer_version": __version__,
         "model": str(cfg.model.pretrained or cfg.model.name),
@@ -213,8 +266,7 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
     accelerator = get_accelerator(cfg.trainer)
     events = EventLog(run_dir / "events.jsonl", enabled=accelerator.is_main_process)
     tokenizer = load_tokenizer(str(checkpoint / "encoder"))
-    scores, detailed = evaluate_checkpoint(cfg, checkpoint, run_dir, tokenizer, accelerator,
-                                           events)
+    scores, detailed = evaluate_checkpoint(cfg, checkpoint, run_dir, tokenizer, accelerator, events)
     results = {
         "xtransfer_version": __version__,
         "checkpoint": str(checkpoint),
@@ -222,8 +274,12 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
         "target": cfg.target.name,
         "phases": [],
         "scores": scores,
-        "summary": {cfg.target.task: {"avg_metric": detailed.get("avg_metric"),
-                                      "languages": len({s["lang"] for s in scores})}},
+        "summary": {
+            cfg.target.task: {
+                "avg_metric": detailed.get("avg_metric"),
+                "languages": len({s["lang"] for s in scores}),
+            }
+        },
     }
     if accelerator.is_main_process:
         (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -17,9 +17,7 @@ META_FILE = "phase.json"
 HEADS_FILE = "heads.safetensors"
 
 
-def save_checkpoint(
-    model: TaskModel, tokenizer, directory: Path, meta: dict[str, Any]
-) -> None:
+def save_checkpoint(model: TaskModel, tokenizer, directory: Path, meta: dict[str, Any]) -> None:
     """Writes encoder, tokenizer, heads and ``phase.json`` (written last: it marks completeness)."""
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(directory / "encoder", safe_serialization=True)

@@ -4,8 +4,8 @@ step, English-dev model selection, on one process-wide ``Accelerator``."""
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +65,14 @@ def linear_schedule(optimizer, warmup_steps: int, total_steps: int):
 
 @torch.no_grad()
 def predict(
-    model: TaskModel, head: str, fmt: TaskFormat, features: Sequence[dict], batch_size: int,
-    accelerator, pad_id: int, desc: str | None = None,
+    model: TaskModel,
+    head: str,
+    fmt: TaskFormat,
+    features: Sequence[dict],
+    batch_size: int,
+    accelerator,
+    pad_id: int,
+    desc: str | None = None,
 ) -> list[Any]:
     """Per-feature predictions in feature order (batches are length-sorted internally)."""
     was_training = model.training
@@ -86,9 +92,17 @@ def predict(
 
 
 def train(
-    model: TaskModel, head: str, fmt: TaskFormat, train_features: Sequence[dict],
-    dev: tuple[Sequence[dict], Sequence[dict]] | None, phase_cfg: Mapping[str, Any],
-    trainer_cfg: Mapping[str, Any], accelerator, seed: int, pad_id: int, events: EventLog,
+    model: TaskModel,
+    head: str,
+    fmt: TaskFormat,
+    train_features: Sequence[dict],
+    dev: tuple[Sequence[dict], Sequence[dict]] | None,
+    phase_cfg: Mapping[str, Any],
+    trainer_cfg: Mapping[str, Any],
+    accelerator,
+    seed: int,
+    pad_id: int,
+    events: EventLog,
     desc: str,
 ) -> TrainStats:
     """Trains ``model`` (encoder + ``head``) in place and restores the best English-dev state."""
@@ -108,8 +122,16 @@ def train(
         optimizer, int(float(trainer_cfg["warmup_ratio"]) * total_steps), total_steps
     )
     prepared, optimizer = accelerator.prepare(model, optimizer)
-    events.write("train_start", desc=desc, examples=len(lengths), steps=total_steps,
-                 epochs=epochs, batch_size=batch_size, micro_batch=micro, grad_accum=accum)
+    events.write(
+        "train_start",
+        desc=desc,
+        examples=len(lengths),
+        steps=total_steps,
+        epochs=epochs,
+        batch_size=batch_size,
+        micro_batch=micro,
+        grad_accum=accum,
+    )
 
     best_dev, best_epoch, best_state = None, None, None
     step, running, final_loss = 0, 0.0, float("nan")
@@ -141,21 +163,35 @@ def train(
             if step % log_every == 0 or step == total_steps:
                 avg = running / (log_every if step % log_every == 0 else step % log_every)
                 progress.set_postfix(loss=f"{avg:.4f}")
-                events.write("train_loss", desc=desc, step=step, loss=round(avg, 6),
-                             lr=scheduler.get_last_lr()[0])
+                events.write(
+                    "train_loss",
+                    desc=desc,
+                    step=step,
+                    loss=round(avg, 6),
+                    lr=scheduler.get_last_lr()[0],
+                )
                 final_loss, running = avg, 0.0
         if dev is not None and trainer_cfg.get("eval_every_epoch", True):
             dev_rows, dev_features = dev
-            preds = predict(prepared, head, fmt, dev_features,
-                            int(trainer_cfg["eval_batch_size"]), accelerator, pad_id)
-            score = fmt.dev_score(dev_rows, preds)
+            preds = predict(
+                prepared,
+                head,
+                fmt,
+                dev_features,
+                int(trainer_cfg["eval_batch_size"]),
+                accelerator,
+                pad_id,
+            )
+            score = fmt.dev_score(dev_rows, fmt.finalize(dev_rows, dev_features, preds))
             events.write("dev", desc=desc, epoch=epoch + 1, step=step, score=round(score, 4))
             progress.write(f"{desc}: epoch {epoch + 1}/{epochs} English dev {score:.2f}")
             if best_dev is None or score > best_dev:
                 best_dev, best_epoch = score, epoch + 1
                 if epoch + 1 < epochs:  # the last epoch's state is already in the model
-                    best_state = {k: v.detach().cpu().clone()
-                                  for k, v in accelerator.unwrap_model(prepared).state_dict().items()}
+                    best_state = {
+                        k: v.detach().cpu().clone()
+                        for k, v in accelerator.unwrap_model(prepared).state_dict().items()
+                    }
                 else:
                     best_state = None
     progress.close()

@@ -102,6 +102,7 @@ def load_encoder(source: str | Path, attn_implementation: str = "sdpa") -> nn.Mo
         )
     ignored = sorted(info["unexpected_keys"])
     if ignored:
-        log.info("encoder %s: ignored %d non-encoder weights (%s ...)", source, len(ignored),
-                 ignored[0])
+        log.info(
+            "encoder %s: ignored %d non-encoder weights (%s ...)", source, len(ignored), ignored[0]
+        )
     return encoder

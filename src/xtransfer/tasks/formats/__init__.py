@@ -1,24 +1,35 @@
 """Task formats: each owns featurisation, head, loss, decoding and prediction files.
 
 A format is looked up by the catalogue's ``format`` field; adding a task of an existing format is
-a catalogue entry, not code.
+a catalogue entry, not code. Formats are imported lazily, only when a task of theirs runs.
 """
 
 from __future__ import annotations
 
-from xtransfer.errors import UserError
-from xtransfer.tasks.formats.base import TaskFormat
-from xtransfer.tasks.formats.classification import ClassificationFormat
+import importlib
 
-FORMATS: dict[str, type[TaskFormat]] = {
-    "classification": ClassificationFormat,
+from xtransfer.errors import UserError
+
+# format name -> "module:class"
+FORMATS: dict[str, str] = {
+    "classification": "xtransfer.tasks.formats.classification:ClassificationFormat",
+    "span_qa": "xtransfer.tasks.formats.span_qa:SpanQAFormat",
+    "tagging": "xtransfer.tasks.formats.tagging:TaggingFormat",
+    "multiple_choice": "xtransfer.tasks.formats.multiple_choice:MultipleChoiceFormat",
 }
 
 
-def get_format(name: str) -> type[TaskFormat]:
+def get_format(name: str):
+    """The TaskFormat class of ``name``."""
     if name not in FORMATS:
         raise UserError(
-            f"task format {name!r} cannot be trained yet; trainable formats: "
+            f"task format {name!r} cannot be trained; trainable formats: "
             f"{', '.join(sorted(FORMATS))}"
         )
-    return FORMATS[name]
+    module, cls = FORMATS[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ModuleNotFoundError as err:
+        if err.name == module:
+            raise UserError(f"task format {name!r} is not implemented yet") from None
+        raise

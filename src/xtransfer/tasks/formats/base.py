@@ -46,6 +46,13 @@ class TaskFormat:
         """Per-feature predictions from a batch of head outputs (moved to CPU)."""
         raise NotImplementedError
 
+    def finalize(
+        self, rows: Sequence[dict], features: Sequence[dict], feature_predictions: Sequence[Any]
+    ) -> list[Any]:
+        """Per-row predictions from per-feature ones. A row may span several features (QA
+        document strides, tagging windows); by default features and rows correspond 1:1."""
+        return list(feature_predictions)
+
     def dev_score(self, rows: Sequence[dict], predictions: Sequence[Any]) -> float:
         """The model-selection metric on English dev (higher is better, 0-100)."""
         raise NotImplementedError

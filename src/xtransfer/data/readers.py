@@ -1,0 +1,69 @@
+"""Readers of original file formats, each returning rows in the Hub schema of its task family.
+
+``read_file(path, reader)`` picks the reader by name or, without one, by file extension.
+Readers for formats owned by a task family register themselves in ``READERS`` lazily by
+module path, so this module stays free of their imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+from xtransfer.errors import UserError
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """One JSON object per line; a malformed line is reported with its number."""
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
+    return rows
+
+
+def read_tsv(path: Path) -> list[dict[str, Any]]:
+    """A TSV file with a header row; a row with the wrong number of fields names its line."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header is None:
+            raise UserError(f"{path}: empty file")
+        rows = []
+        for line_no, fields in enumerate(reader, start=2):
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                raise UserError(
+                    f"{path}:{line_no}: {len(fields)} fields, the header has {len(header)}"
+                )
+            rows.append(dict(zip(header, fields, strict=True)))
+    return rows
+
+
+# name -> "module:function"; task-family readers (SQuAD JSON, CoNLL-U, ...) are added here.
+READERS: dict[str, str] = {
+    "jsonl": "xtransfer.data.readers:read_jsonl",
+    "tsv": "xtransfer.data.readers:read_tsv",
+    "squad_json": "xtransfer.data.squad_json:read_squad_json",
+    "conllu": "xtransfer.data.conllu:read_conllu",
+}
+_BY_EXTENSION = {".jsonl": "jsonl", ".tsv": "tsv", ".json": "squad_json", ".conllu": "conllu"}
+
+
+def read_file(path: Path, reader: str | None = None) -> list[dict[str, Any]]:
+    name = reader or _BY_EXTENSION.get(path.suffix)
+    if name not in READERS:
+        raise UserError(
+            f"{path}: no reader for this file (name one of {', '.join(sorted(READERS))})"
+        )
+    module, func = READERS[name].split(":")
+    return getattr(importlib.import_module(module), func)(path)
