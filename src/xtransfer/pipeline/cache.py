@@ -1,8 +1,9 @@
 """Content-addressed phase cache: ``<cache_dir>/phases/<key>/``.
 
 A phase directory is complete iff its ``phase.json`` exists (written last). Training happens in a
-private temporary directory that is renamed into place, so a half-written checkpoint is never
-visible; a per-key file lock makes concurrent runs that need the same phase train it once.
+work directory (``.partial-<key>``, holding the resume state) that is renamed into place, so a
+half-written checkpoint is never visible; a per-key file lock makes concurrent runs that need
+the same phase train it once, and the OS releases the lock of a process that dies.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ class PhaseSlot:
     def complete(self) -> bool:
         return (self.final / META_FILE).is_file()
 
+    @property
+    def resume_dir(self) -> Path:
+        return self.tmp / "resume"
+
     def commit(self) -> None:
-        """Atomically publishes the temporary directory as the phase checkpoint."""
+        """Atomically publishes the work directory as the phase checkpoint."""
+        shutil.rmtree(self.resume_dir, ignore_errors=True)  # optimizer state is not needed now
         if self.final.exists():  # an incomplete leftover (e.g. from an older crash)
             shutil.rmtree(self.final)
         os.replace(self.tmp, self.final)
@@ -59,13 +65,10 @@ class PhaseCache:
         lock_path = self.root / "locks" / f"{key}.lock"
         with lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            tmp = self.root / "phases" / f".tmp-{key}-{os.getpid()}"
-            if tmp.exists():
-                shutil.rmtree(tmp)
-            slot = PhaseSlot(key, self.path(key), tmp)
+            # The work directory survives a crash or kill: its resume state lets the next run
+            # that needs this phase continue where this one stopped. The lock makes it private.
+            work = self.root / "phases" / f".partial-{key}"
             try:
-                yield slot
+                yield PhaseSlot(key, self.path(key), work)
             finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp, ignore_errors=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)

@@ -126,7 +126,9 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
         phase.payload = {
             "phase": phase.name,
             "parent": parent,
-            "task": phase.task,
+            # The head (format + label space), not the target's name: XQuAD and MLQA, both
+            # trained on SQuAD, share one target phase.
+            "head": fmt(get_task(phase.task)).head_signature(),
             "format": {"name": fmt.name, "version": fmt.version},
             "data": [
                 {

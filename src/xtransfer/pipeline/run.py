@@ -100,6 +100,7 @@ def _train_phase(
         tokenizer.pad_token_id,
         events,
         desc=f"{phase.name}:{phase.task}",
+        resume_dir=out_dir / "resume",
     )
     meta = {
         "name": phase.name,
