@@ -1,0 +1,206 @@
+"""The paper-style grid: rows = intermediate setups, columns = target tasks and their average.
+
+Reads ``results.json`` files from run or sweep folders, averages over seeds (mean ± std), shows
+deltas against the ``none`` (no-intermediate) baseline, and renders Markdown, CSV or LaTeX.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xtransfer.errors import UserError
+
+QA_TASKS = ("xquad", "mlqa", "tydiqa")
+
+
+@dataclass
+class Cell:
+    mean: float
+    std: float | None
+    n: int
+    em: float | None = None  # QA: exact match beside F1
+
+
+def find_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every results.json under the given run or sweep folders."""
+    found = []
+    for root in paths:
+        root = Path(root)
+        if not root.exists():
+            raise UserError(f"no such run or sweep folder: {root}")
+        files = [root] if root.is_file() else sorted(root.rglob("results.json"))
+        for file in files:
+            try:
+                found.append(json.loads(file.read_text("utf-8")))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{file}: not valid JSON ({err.msg})") from None
+    if not found:
+        raise UserError("no results.json found under " + ", ".join(map(str, paths)))
+    return found
+
+
+def _task_values(result: dict[str, Any], task: str) -> tuple[float, float | None]:
+    """(headline value, EM or None): F1 for QA (with EM), the task's avg_metric otherwise."""
+    if task in QA_TASKS:
+        by_metric = defaultdict(list)
+        for rec in result["scores"]:
+            if rec["task"] == task:
+                by_metric[rec["metric"]].append(rec["value"])
+        f1 = statistics.fmean(by_metric["f1"]) if by_metric.get("f1") else float("nan")
+        em = by_metric.get("exact_match") or by_metric.get("em")
+        return f1, statistics.fmean(em) if em else None
+    return float(result["summary"][task]["avg_metric"]), None
+
+
+def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str], dict]:
+    """(rows, columns, {(row, col): Cell}) with seeds aggregated."""
+    values: dict[tuple[str, str], list[tuple[float, float | None]]] = defaultdict(list)
+    for result in results:
+        row = str(result.get("intermediate", "?"))
+        for task in result.get("summary", {}):
+            values[(row, task)].append(_task_values(result, task))
+    rows = sorted({r for r, _ in values}, key=lambda r: (r != "none", r))
+    cols = sorted({c for _, c in values})
+    grid = {}
+    for key, vals in values.items():
+        mains = [v for v, _ in vals]
+        ems = [e for _, e in vals if e is not None]
+        grid[key] = Cell(
+            mean=statistics.fmean(mains),
+            std=statistics.stdev(mains) if len(mains) > 1 else None,
+            n=len(mains),
+            em=statistics.fmean(ems) if ems else None,
+        )
+    return rows, cols, grid
+
+
+def load_reference(name: str) -> dict[str, Any]:
+    refs = yaml.safe_load(
+        (resources.files("xtransfer.reporting") / "references.yaml").read_text("utf-8")
+    )
+    if name not in refs:
+        raise UserError(f"unknown reference {name!r}; known: {', '.join(refs)}")
+    return refs[name]
+
+
+def _fmt_cell(cell: Cell | None, base: Cell | None, show_delta: bool) -> str:
+    if cell is None:
+        return "–"
+    text = f"{cell.mean:.1f}"
+    if cell.em is not None:
+        text += f"/{cell.em:.1f}"
+    if cell.std is not None:
+        text += f" ± {cell.std:.1f}"
+    if show_delta and base is not None:
+        text += f" ({cell.mean - base.mean:+.1f})"
+    return text
+
+
+def render(results: Sequence[dict[str, Any]], fmt: str = "md", reference: str | None = None) -> str:
+    rows, cols, grid = build_grid(results)
+    header = ["intermediate", *cols, "avg"]
+    body: list[list[str]] = []
+    for row in rows:
+        cells = [grid.get((row, c)) for c in cols]
+        present = [c.mean for c in cells if c is not None]
+        avg = statistics.fmean(present) if present and len(present) == len(cols) else None
+        base_cells = [grid.get(("none", c)) for c in cols]
+        line = [row] + [
+            _fmt_cell(cell, base, row != "none")
+            for cell, base in zip(cells, base_cells, strict=True)
+        ]
+        line.append(f"{avg:.1f}" if avg is not None else "–")
+        body.append(line)
+    if reference:
+        ref = load_reference(reference)
+        line = [f"{ref['label']}"]
+        for col in cols:
+            entry = ref["scores"].get(col)
+            if entry is None:
+                line.append("–")
+                continue
+            text = (
+                f"{entry['f1']:.1f}" + (f"/{entry['em']:.1f}" if "em" in entry else "")
+                if "f1" in entry
+                else f"{entry['value']:.1f}"
+            )
+            line.append(text + ("*" if entry.get("verified") is False else ""))
+        line.append("–")  # the published average covers tasks that may not be columns here
+        body.append(line)
+    return _render_rows(header, body, fmt, reference is not None)
+
+
+def _render_rows(header: list[str], body: list[list[str]], fmt: str, has_ref: bool) -> str:
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(body)
+        return out.getvalue()
+    if fmt == "latex":
+
+        def esc(text: str) -> str:
+            return text.replace("±", r"$\pm$").replace("_", r"\_").replace("%", r"\%")
+
+        lines = [
+            r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+            r"\toprule",
+            " & ".join(esc(h) for h in header) + r" \\",
+            r"\midrule",
+        ]
+        lines += [" & ".join(esc(c) for c in row) + r" \\" for row in body]
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        return "\n".join(lines) + "\n"
+    if fmt != "md":
+        raise UserError(f"unknown table format {fmt!r}; use md, csv or latex")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    note = (
+        "\nQA cells are F1/EM; (±x) is the std over seeds; (+x) the change against "
+        "intermediate=none."
+    )
+    if has_ref:
+        note += " * = not independently confirmed."
+    return "\n".join(lines) + "\n" + note + "\n"
+
+
+def per_language(results: Sequence[dict[str, Any]], task: str) -> str:
+    """Markdown: rows = intermediate setups, columns = languages (mean over seeds)."""
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    metric_of_task = None
+    for result in results:
+        for rec in result["scores"]:
+            if rec["task"] != task:
+                continue
+            metric_of_task = metric_of_task or rec["metric"]
+            if rec["metric"] == metric_of_task:
+                values[(str(result.get("intermediate")), rec["lang"])].append(rec["value"])
+    if not values:
+        raise UserError(f"no scores for task {task!r} in these results")
+    rows = sorted({r for r, _ in values}, key=lambda r: (r != "none", r))
+    langs = list(dict.fromkeys(lang for _, lang in values))
+    lines = [
+        f"{task} ({metric_of_task}) per language",
+        "",
+        "| intermediate | " + " | ".join(langs) + " |",
+        "|" + "---|" * (len(langs) + 1),
+    ]
+    for row in rows:
+        cells = [
+            f"{statistics.fmean(values[(row, lang)]):.1f}" if (row, lang) in values else "–"
+            for lang in langs
+        ]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
