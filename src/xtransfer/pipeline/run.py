@@ -202,7 +202,7 @@ def evaluate_checkpoint(
         target.test_split,
         int(target.max_length),
         cfg.data,
-        str(cfg.benchmark),
+        str(cfg.benchmark.name),
         run_dir,
         accelerator,
         int(cfg.trainer.eval_batch_size),

@@ -1,0 +1,1 @@
+"""Metric implementations with the semantics of the official XTREME scripts (pure Python)."""
