@@ -36,8 +36,7 @@ def evaluate_languages(
     tokenizer,
     fmt: TaskFormat,
     task: TaskSpec,
-    split: str,
-    max_length: int,
+    target: Mapping[str, Any],
     data_cfg: Mapping[str, Any],
     benchmark: str,
     run_dir: Path,
@@ -46,6 +45,7 @@ def evaluate_languages(
     events: EventLog,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Scores records (SPEC §8) and the task's official-shaped detailed scores."""
+    split, max_length = target["test_split"], int(target["max_length"])
     bench, languages = evaluation_languages(task, benchmark)
     pred_dir = run_dir / "predictions" / task.name
     label_dir = run_dir / "labels" / task.name

@@ -108,15 +108,18 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             )
         )
     target = cfg.target
-    phases.append(
-        Phase(
-            "target",
-            target.task,
-            _ref(target.train, target.task),
-            _ref(target.dev, target.task) if target.get("dev") else None,
-            _settings(target),
+    # Targets without English training data (BUCC, Tatoeba in XTREME) score the encoder of the
+    # last phase directly: no target phase.
+    if target.get("train"):
+        phases.append(
+            Phase(
+                "target",
+                target.task,
+                _ref(target.train, target.task),
+                _ref(target.dev, target.task) if target.get("dev") else None,
+                _settings(target),
+            )
         )
-    )
 
     trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
     parent = base_key(cfg)

@@ -124,7 +124,7 @@ def _train_phase(
 
 def run_phases(
     cfg: DictConfig, phases: list[Phase], tokenizer, accelerator, events: EventLog
-) -> tuple[list[dict[str, Any]], Path]:
+) -> tuple[list[dict[str, Any]], Path | None]:
     """Trains or reuses every phase; returns their records and the last checkpoint."""
     cache = PhaseCache(Path(cfg.cache_dir))
     parent_dir: Path | None = None
@@ -188,19 +188,36 @@ def load_for_evaluation(checkpoint: Path, task_name: str, cfg: DictConfig) -> Ta
 
 
 def evaluate_checkpoint(
-    cfg: DictConfig, checkpoint: Path, run_dir: Path, tokenizer, accelerator, events: EventLog
+    cfg: DictConfig,
+    checkpoint: Path | None,
+    run_dir: Path,
+    tokenizer,
+    accelerator,
+    events: EventLog,
 ) -> tuple[list[dict], dict]:
+    """Scores the target on every language, from a phase checkpoint or (no phase trained at all,
+    e.g. Tatoeba without intermediate) from the pretrained encoder."""
     target = cfg.target
     task = get_task(target.task)
-    model = load_for_evaluation(checkpoint, target.task, cfg).to(accelerator.device)
     fmt = get_format(task.format)(task)
+    if fmt.trainable:
+        if checkpoint is None:
+            raise UserError(f"target {target.task!r} needs a trained head: set target.train")
+        model = load_for_evaluation(checkpoint, target.task, cfg)
+    else:
+        attn = cfg.model.attn_implementation
+        encoder = (
+            load_checkpoint_encoder(checkpoint, attn)
+            if checkpoint is not None
+            else build_pretrained_encoder(cfg.model, int(cfg.seed))
+        )
+        model = TaskModel(encoder)
     return evaluate_languages(
-        model,
+        model.to(accelerator.device),
         tokenizer,
         fmt,
         task,
-        target.test_split,
-        int(target.max_length),
+        target,
         cfg.data,
         str(cfg.benchmark.name),
         run_dir,
@@ -232,7 +249,9 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     events.write("run_start", config=OmegaConf.to_container(cfg, resolve=True))
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
     phases = plan_phases(cfg)
-    phase_records, final_ckpt = run_phases(cfg, phases, tokenizer, accelerator, events)
+    phase_records, final_ckpt = (
+        run_phases(cfg, phases, tokenizer, accelerator, events) if phases else ([], None)
+    )
     scores, detailed = evaluate_checkpoint(cfg, final_ckpt, run_dir, tokenizer, accelerator, events)
     results = {
         "xtransfer_version": __version__,

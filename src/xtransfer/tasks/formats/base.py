@@ -20,6 +20,9 @@ class TaskFormat:
     """
 
     name: ClassVar[str]
+    # False for formats scored from the encoder alone (retrieval): they implement
+    # ``predict_rows`` instead of a head, loss and decode.
+    trainable: ClassVar[bool] = True
     # Bumped whenever featurisation or decoding changes: part of every phase's content key.
     version: ClassVar[int] = 1
 
@@ -55,6 +58,20 @@ class TaskFormat:
 
     def dev_score(self, rows: Sequence[dict], predictions: Sequence[Any]) -> float:
         """The model-selection metric on English dev (higher is better, 0-100)."""
+        raise NotImplementedError
+
+    def predict_rows(
+        self,
+        encoder: nn.Module,
+        tokenizer,
+        rows: Sequence[dict],
+        settings: Any,
+        accelerator,
+        load_split,
+    ) -> list[Any]:
+        """Encoder-only formats: per-row predictions for one language. ``settings`` is the
+        target config; ``load_split(split)`` returns the rows of another split of the same
+        language (e.g. BUCC's dev gold for choosing the threshold)."""
         raise NotImplementedError
 
     def write_predictions(self, path: Path, rows: Sequence[dict], predictions: Sequence[Any]):
