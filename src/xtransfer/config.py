@@ -23,9 +23,19 @@ def slug(value: str) -> str:
     return f"{tail}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def setup_name(tasks, mode: str) -> str:
+    """Name of an intermediate setup for run directories: none, mnli, mnli+squad.multitask."""
+    names = list(tasks or {})
+    if not names:
+        return "none"
+    return "+".join(names) + ("" if mode == "single" else f".{mode}")
+
+
 def register_resolvers() -> None:
     """Idempotently registers the `${xtransfer_asset:...}` and `${xtransfer_slug:...}` resolvers."""
     if not OmegaConf.has_resolver("xtransfer_asset"):
         OmegaConf.register_new_resolver("xtransfer_asset", asset_path)
+    if not OmegaConf.has_resolver("xtransfer_setup"):
+        OmegaConf.register_new_resolver("xtransfer_setup", setup_name)
     if not OmegaConf.has_resolver("xtransfer_slug"):
         OmegaConf.register_new_resolver("xtransfer_slug", slug)

@@ -39,6 +39,7 @@ def _count_rows(cfg: DictConfig, ref) -> int:
 def _plan(cfg: DictConfig, run_dir: Path) -> None:
     from xtransfer.pipeline.cache import PhaseCache
     from xtransfer.pipeline.plan import plan_phases
+    from xtransfer.training.sampling import make_schedule
 
     cache = PhaseCache(Path(cfg.cache_dir))
     phases = plan_phases(cfg)
@@ -48,6 +49,7 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
         f"target={cfg.target.name} data={cfg.data.name} seed={cfg.seed}"
     )
     for phase in phases:
+        detail = ""
         if phase.key in _seen:
             status, steps = "planned earlier in this sweep", None
             _totals["planned"] += 1
@@ -55,14 +57,35 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
             status, steps = "cached", None
             _totals["cached"] += 1
         else:
-            n = _count_rows(cfg, phase.train)
-            steps = math.ceil(n / int(phase.settings["batch_size"])) * int(phase.settings["epochs"])
-            status = f"new: {n} examples x {phase.settings['epochs']} epochs"
+            sizes = [_count_rows(cfg, plan.train) for plan in phase.tasks]
+            batch = [int(plan.settings["batch_size"]) for plan in phase.tasks]
+            n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
+            steps, _, probabilities = make_schedule(
+                sizes,
+                batch,
+                [math.ceil(n / b) for n, b in zip(sizes, batch, strict=True)],
+                [int(plan.settings["epochs"]) for plan in phase.tasks],
+                phase.sampler,
+                phase.budget,
+                1.0 / n_stages,
+            )
+            status = "new: " + ", ".join(
+                f"{plan.task} {n} examples" for plan, n in zip(phase.tasks, sizes, strict=True)
+            )
+            if phase.mode == "multitask":
+                detail = "      sampler " + ", ".join(
+                    f"{plan.task} p={p:.3f}"
+                    for plan, p in zip(phase.tasks, probabilities, strict=True)
+                )
             _totals["new"] += 1
             _totals["steps"] += steps
         _seen.setdefault(phase.key, status)
         step_text = f", {steps} steps" if steps is not None else ""
-        print(f"  {phase.name:<12} {phase.task:<10} key {phase.key}  {status}{step_text}")
+        label = "+".join(phase.task_names)
+        mode = f" [{phase.mode}]" if phase.mode not in ("single", "target") else ""
+        print(f"  {phase.name:<12} {label:<16} key {phase.key}{mode}  {status}{step_text}")
+        if detail:
+            print(detail)
 
 
 def _print_totals() -> None:

@@ -20,6 +20,7 @@ from xtransfer.data.sources import data_identity
 from xtransfer.errors import UserError
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
+from xtransfer.training.sampling import task_probabilities
 
 # Trainer settings that change what is learned (logging/eval batch sizes do not).
 _TRAINER_KEYS = (
@@ -46,15 +47,38 @@ class DataRef:
 
 
 @dataclass
-class Phase:
-    name: str  # "intermediate" | "target"
-    task: str  # the task whose head is trained
+class TaskPlan:
+    """One task trained in a phase: its head, English train and dev data, and its settings."""
+
+    task: str  # the head's name
     train: DataRef
     dev: DataRef | None
     settings: dict[str, Any]  # epochs, batch_size, max_length
+
+
+@dataclass
+class Phase:
+    name: str  # "intermediate" | "target"
+    mode: str  # "single" | "multitask" | "sequential" (one phase per stage) | "target"
+    tasks: list[TaskPlan]
+    sampler: dict[str, Any] | None = None
+    budget: dict[str, Any] | None = None
+    stage: int | None = None  # position in a sequential chain
     key: str = ""
     parent: str | None = None
     payload: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def task(self) -> str:
+        """The (first) task: the head of a single-task or target phase."""
+        return self.tasks[0].task
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.task for t in self.tasks]
+
+
+MODES = ("single", "multitask", "sequential")
 
 
 def content_key(payload: dict[str, Any]) -> str:
@@ -86,61 +110,82 @@ def _settings(node: Any) -> dict[str, Any]:
     return {k: node[k] for k in ("epochs", "batch_size", "max_length")}
 
 
+def _intermediate_plan(task: str, node: Any) -> TaskPlan:
+    get_task(task)
+    return TaskPlan(task, DataRef(task, "train"), DataRef(task, "validation"), _settings(node))
+
+
+def _budget(inter: Any) -> dict[str, Any] | None:
+    budget = inter.get("budget")
+    if not budget or budget.get("kind") in (None, "epochs"):
+        return None
+    if budget["kind"] not in ("examples", "steps"):
+        raise UserError(
+            f"intermediate.budget.kind must be epochs, examples or steps, not {budget['kind']!r}"
+        )
+    if not budget.get("value") or int(budget["value"]) <= 0:
+        raise UserError("intermediate.budget.value must be a positive number")
+    return {"kind": str(budget["kind"]), "value": int(budget["value"])}
+
+
+def intermediate_phases(cfg: DictConfig) -> list[Phase]:
+    """Single: one phase; multitask: one phase with every task; sequential: one per stage."""
+    inter = cfg.intermediate
+    tasks = dict(inter.tasks or {})
+    mode = str(inter.mode)
+    if mode not in MODES:
+        raise UserError(f"intermediate.mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not tasks:
+        return []
+    plans = [_intermediate_plan(name, node) for name, node in tasks.items()]
+    budget = _budget(inter)
+    if mode == "single":
+        if len(plans) > 1:
+            raise UserError(
+                f"{len(plans)} intermediate tasks ({', '.join(tasks)}) need "
+                "intermediate.mode=multitask or intermediate.mode=sequential"
+            )
+        return [Phase("intermediate", "single", plans, budget=budget)]
+    if mode == "multitask":
+        sampler = OmegaConf.to_container(inter.sampler, resolve=True)
+        # Validates kind, temperature and weights against the task list before any training.
+        task_probabilities([1] * len(plans), sampler)
+        return [Phase("intermediate", "multitask", plans, sampler=sampler, budget=budget)]
+    # Sequential: each stage its own phase, so sweeps over orders reuse shared prefixes.
+    return [
+        Phase("intermediate", "sequential", [plan], budget=budget, stage=i)
+        for i, plan in enumerate(plans)
+    ]
+
+
 def plan_phases(cfg: DictConfig) -> list[Phase]:
     """The trained phases of a run in order; each key covers its parent's."""
-    phases: list[Phase] = []
-    inter = cfg.intermediate
-    tasks = list(inter.tasks or [])
-    if len(tasks) > 1 or inter.mode != "single":
-        raise UserError(
-            "multi-task and sequential intermediate training are not available yet; "
-            "use a single intermediate task (e.g. intermediate=mnli) or intermediate=none"
-        )
-    for task in tasks:
-        get_task(task)
-        phases.append(
-            Phase(
-                "intermediate",
-                task,
-                DataRef(task, "train"),
-                DataRef(task, "validation"),
-                _settings(inter),
-            )
-        )
+    phases = intermediate_phases(cfg)
     target = cfg.target
     # Targets without English training data (BUCC, Tatoeba in XTREME) score the encoder of the
     # last phase directly: no target phase.
     if target.get("train"):
-        phases.append(
-            Phase(
-                "target",
-                target.task,
-                _ref(target.train, target.task),
-                _ref(target.dev, target.task) if target.get("dev") else None,
-                _settings(target),
-            )
+        plan = TaskPlan(
+            target.task,
+            _ref(target.train, target.task),
+            _ref(target.dev, target.task) if target.get("dev") else None,
+            _settings(target),
         )
+        phases.append(Phase("target", "target", [plan]))
 
     trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
     parent = base_key(cfg)
     for phase in phases:
-        fmt = get_format(get_task(phase.task).format)
-        refs = [phase.train] + ([phase.dev] if phase.dev else [])
+        # A sequential stage trains exactly like a single-task phase (same key, so `[mnli]` and
+        # the first stage of `[mnli,squad]` share one checkpoint); only a budget split differs.
+        n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
         phase.payload = {
             "phase": phase.name,
+            "mode": "single" if phase.mode == "sequential" else phase.mode,
             "parent": parent,
-            # The head (format + label space), not the target's name: XQuAD and MLQA, both
-            # trained on SQuAD, share one target phase.
-            "head": fmt(get_task(phase.task)).head_signature(),
-            "format": {"name": fmt.name, "version": fmt.version},
-            "data": [
-                {
-                    "ref": vars(ref),
-                    "source": data_identity(get_task(ref.task), ref.split, ref.lang, cfg.data),
-                }
-                for ref in refs
-            ],
-            "settings": phase.settings,
+            "tasks": [_task_payload(plan, cfg) for plan in phase.tasks],
+            "sampler": phase.sampler,
+            "budget": {**phase.budget, "share": 1 / n_stages} if phase.budget else None,
             "trainer": trainer,
             "seed": int(cfg.seed),
             "xtransfer": __version__.split(".")[0],
@@ -149,3 +194,22 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
         phase.key = content_key(phase.payload)
         parent = phase.key
     return phases
+
+
+def _task_payload(plan: TaskPlan, cfg: DictConfig) -> dict[str, Any]:
+    fmt = get_format(get_task(plan.task).format)
+    refs = [plan.train] + ([plan.dev] if plan.dev else [])
+    return {
+        # The head (format + label space), not the target's name: XQuAD and MLQA, both
+        # trained on SQuAD, share one target phase.
+        "head": fmt(get_task(plan.task)).head_signature(),
+        "format": {"name": fmt.name, "version": fmt.version},
+        "data": [
+            {
+                "ref": vars(ref),
+                "source": data_identity(get_task(ref.task), ref.split, ref.lang, cfg.data),
+            }
+            for ref in refs
+        ],
+        "settings": plan.settings,
+    }

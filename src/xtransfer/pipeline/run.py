@@ -19,7 +19,7 @@ from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
 from xtransfer.evaluation.zero_shot import evaluate_languages
 from xtransfer.pipeline.cache import PhaseCache
-from xtransfer.pipeline.plan import Phase, plan_phases
+from xtransfer.pipeline.plan import Phase, TaskPlan, plan_phases
 from xtransfer.reporting.console import language_table
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -30,8 +30,9 @@ from xtransfer.training.checkpoint import (
     save_checkpoint,
 )
 from xtransfer.training.events import EventLog
-from xtransfer.training.loop import train
+from xtransfer.training.loop import Schedule, TaskStream, steps_per_epoch, train
 from xtransfer.training.model import TaskModel, build_pretrained_encoder, load_tokenizer
+from xtransfer.training.sampling import make_schedule
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,27 @@ def _limit(rows: list, cap: int | None) -> list:
     return rows[: int(cap)] if cap else rows
 
 
+def _stream(plan: TaskPlan, cfg: DictConfig, tokenizer) -> TaskStream:
+    task = get_task(plan.task)
+    fmt = get_format(task.format)(task)
+    max_len = int(plan.settings["max_length"])
+    train_rows = _limit(
+        load_rows(get_task(plan.train.task), plan.train.split, plan.train.lang, cfg.data),
+        cfg.trainer.max_train_examples,
+    )
+    dev = None
+    if plan.dev is not None:
+        dev_rows = load_rows(get_task(plan.dev.task), plan.dev.split, plan.dev.lang, cfg.data)
+        dev = (dev_rows, fmt.featurize(dev_rows, tokenizer, max_len))
+    return TaskStream(
+        plan.task,
+        fmt,
+        fmt.featurize(train_rows, tokenizer, max_len),
+        int(plan.settings["batch_size"]),
+        dev,
+    )
+
+
 def _train_phase(
     phase: Phase,
     parent_dir: Path | None,
@@ -67,52 +89,63 @@ def _train_phase(
     events: EventLog,
     out_dir: Path,
 ) -> dict[str, Any]:
-    task = get_task(phase.task)
-    fmt = get_format(task.format)(task)
     attn = cfg.model.attn_implementation
     encoder = (
         load_checkpoint_encoder(parent_dir, attn)
         if parent_dir is not None
         else build_pretrained_encoder(cfg.model, int(cfg.seed))
     )
-    hidden = encoder.config.hidden_size
-    model = TaskModel(encoder, {phase.task: fmt.make_head(hidden, float(cfg.trainer.dropout))})
-    max_len = int(phase.settings["max_length"])
-    train_rows = _limit(
-        load_rows(get_task(phase.train.task), phase.train.split, phase.train.lang, cfg.data),
-        cfg.trainer.max_train_examples,
+    streams = [_stream(plan, cfg, tokenizer) for plan in phase.tasks]
+    hidden, dropout = encoder.config.hidden_size, float(cfg.trainer.dropout)
+    model = TaskModel(encoder, {st.head: st.fmt.make_head(hidden, dropout) for st in streams})
+    accum, world = int(cfg.trainer.grad_accum), accelerator.num_processes
+    n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
+    total, eval_every, probabilities = make_schedule(
+        sizes=[len(st.features) for st in streams],
+        batch_sizes=[st.batch_size for st in streams],
+        steps_per_epoch=[steps_per_epoch(st, accum, world) for st in streams],
+        epochs=[int(plan.settings["epochs"]) for plan in phase.tasks],
+        sampler=phase.sampler,
+        budget=phase.budget,
+        budget_share=1.0 / n_stages,
     )
-    train_features = fmt.featurize(train_rows, tokenizer, max_len)
-    dev = None
-    if phase.dev is not None:
-        dev_rows = load_rows(get_task(phase.dev.task), phase.dev.split, phase.dev.lang, cfg.data)
-        dev = (dev_rows, fmt.featurize(dev_rows, tokenizer, max_len))
+    if phase.mode == "multitask":
+        print(
+            f"[{phase.name}] multitask sampler {phase.sampler['kind']}: "
+            + ", ".join(
+                f"{st.head} {p:.3f} ({len(st.features)} examples)"
+                for st, p in zip(streams, probabilities, strict=True)
+            )
+            + f"; {total} steps"
+        )
     stats = train(
         model,
-        phase.task,
-        fmt,
-        train_features,
-        dev,
-        phase.settings,
+        streams,
+        Schedule(total, eval_every, probabilities),
         cfg.trainer,
         accelerator,
         int(cfg.seed),
         tokenizer.pad_token_id,
         events,
-        desc=f"{phase.name}:{phase.task}",
+        desc=f"{phase.name}:{'+'.join(phase.task_names)}",
         resume_dir=out_dir / "resume",
     )
     meta = {
         "name": phase.name,
+        "mode": phase.mode,
+        "tasks": phase.task_names,
         "task": phase.task,
         "key": phase.key,
         "parent": phase.parent,
-        "head": fmt.head_signature(),
+        "heads": {st.head: st.fmt.head_signature() for st in streams},
+        "head": streams[0].fmt.head_signature(),
         "steps": stats.steps,
-        "epochs": stats.epochs,
-        "examples": stats.examples,
+        "examples": {st.head: len(st.features) for st in streams},
+        "task_steps": dict(zip(phase.task_names, stats.task_steps or [], strict=True)),
+        "probabilities": dict(zip(phase.task_names, probabilities, strict=True)),
+        "sampler": phase.sampler,
+        "budget": phase.budget,
         "best_dev": stats.best_dev,
-        "best_epoch": stats.best_epoch,
         "final_loss": stats.final_loss,
         "payload": phase.payload,
     }
@@ -135,9 +168,11 @@ def run_phases(
             reused = slot.complete and not cfg.force
             if reused:
                 meta = read_meta(slot.final)
-                print(f"[{phase.name}] {phase.task}: reusing cached phase {phase.key}")
+                print(
+                    f"[{phase.name}] {'+'.join(phase.task_names)}: reusing cached phase {phase.key}"
+                )
             else:
-                print(f"[{phase.name}] {phase.task}: training (phase {phase.key})")
+                print(f"[{phase.name}] {'+'.join(phase.task_names)}: training (phase {phase.key})")
                 meta = _train_phase(
                     phase, parent_dir, cfg, tokenizer, accelerator, events, slot.tmp
                 )
@@ -154,7 +189,17 @@ def run_phases(
         )
         record: dict[str, Any] = {"name": phase.name}
         if phase.name == "intermediate":
-            record.update(tasks=[phase.task], mode="single")
+            record.update(tasks=phase.task_names, mode=phase.mode)
+            if phase.stage is not None:
+                record["stage"] = phase.stage
+            if phase.mode == "multitask":
+                record["sampler"] = {
+                    **(phase.sampler or {}),
+                    "probabilities": meta.get("probabilities"),
+                }
+                record["task_steps"] = meta.get("task_steps")
+            if phase.budget is not None:
+                record["budget"] = phase.budget
         else:
             record["task"] = phase.task
         record.update(

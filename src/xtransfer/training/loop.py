@@ -20,6 +20,7 @@ from xtransfer.training.batching import length_grouped_batches, sorted_batches
 from xtransfer.training.events import EventLog
 from xtransfer.training.model import TaskModel
 from xtransfer.training.resume import load_resume_state, save_resume_state
+from xtransfer.training.sampling import task_for_step
 
 _NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "LayerNorm.bias")
 
@@ -32,6 +33,7 @@ class TrainStats:
     best_dev: float | None
     best_epoch: int | None
     final_loss: float
+    task_steps: list[int] | None = None
 
 
 def make_optimizer(model: torch.nn.Module, trainer_cfg: Mapping[str, Any]) -> torch.optim.AdamW:
@@ -95,13 +97,87 @@ def predict(
     return out
 
 
+@dataclass
+class TaskStream:
+    """One task's training data inside a phase (a single-task phase has one stream)."""
+
+    head: str
+    fmt: TaskFormat
+    features: Sequence[dict]
+    batch_size: int
+    dev: tuple[Sequence[dict], Sequence[dict]] | None = None
+
+
+@dataclass
+class Schedule:
+    """How long to train and when to evaluate: ``total_steps`` optimizer steps, English dev
+    every ``eval_every`` steps (and at the end), task ``probabilities`` per step."""
+
+    total_steps: int
+    eval_every: int
+    probabilities: list[float]
+
+
+def micro_batches_per_epoch(stream: TaskStream, accum: int, world: int) -> int:
+    micro = max(1, stream.batch_size // accum)
+    return math.ceil(len(stream.features) / micro) // world
+
+
+def steps_per_epoch(stream: TaskStream, accum: int, world: int = 1) -> int:
+    return max(1, math.ceil(micro_batches_per_epoch(stream, accum, world) / accum))
+
+
+class _Cursor:
+    """Walks one stream's epochs of length-grouped micro-batches; resumable by (epoch, pos)."""
+
+    def __init__(
+        self,
+        stream: TaskStream,
+        index: int,
+        seed: int,
+        accum: int,
+        group: int,
+        world: int,
+        rank: int,
+        state: list[int] | None = None,
+    ):
+        self.stream, self.accum = stream, accum
+        self.lengths = [len(f["input_ids"]) for f in stream.features]
+        self.micro = max(1, stream.batch_size // accum)
+        # Stream 0 keeps the plain seed so a single-task phase is unaffected by multi-tasking.
+        self.seed = seed + 1_000 * index
+        self.group, self.world, self.rank = group, world, rank
+        self.per_epoch = micro_batches_per_epoch(stream, accum, world)
+        self.epoch, self.pos = state if state is not None else (0, 0)
+        self._batches: list[list[int]] | None = None
+
+    def _epoch_batches(self) -> list[list[int]]:
+        if self._batches is None:
+            batches = length_grouped_batches(
+                self.lengths, self.micro, self.seed, self.epoch, self.group
+            )
+            # Every process sees the same order and takes its own equal-sized share.
+            self._batches = batches[: self.per_epoch * self.world][self.rank :: self.world]
+        return self._batches
+
+    def next_group(self) -> list[list[int]]:
+        """The micro-batches of one optimizer step (fewer at the end of an epoch)."""
+        batches = self._epoch_batches()
+        if self.pos >= len(batches):
+            self.epoch, self.pos, self._batches = self.epoch + 1, 0, None
+            batches = self._epoch_batches()
+        group = batches[self.pos : self.pos + self.accum]
+        self.pos += len(group)
+        return group
+
+    def state(self) -> list[int]:
+        return [self.epoch, self.pos]
+
+
 def train(
     model: TaskModel,
-    head: str,
-    fmt: TaskFormat,
-    train_features: Sequence[dict],
-    dev: tuple[Sequence[dict], Sequence[dict]] | None,
-    phase_cfg: Mapping[str, Any],
+    streams: Sequence[TaskStream],
+    schedule: Schedule,
     trainer_cfg: Mapping[str, Any],
     accelerator,
     seed: int,
@@ -110,38 +186,33 @@ def train(
     desc: str,
     resume_dir: Path | None = None,
 ) -> TrainStats:
-    """Trains ``model`` (encoder + ``head``) in place and restores the best English-dev state.
+    """Trains ``model`` in place and restores the state with the best English-dev score (the
+    mean over the streams that have a dev set).
 
-    With ``resume_dir``, the full training state is saved there every
-    ``trainer.save_every_steps`` optimizer steps and after every epoch, and a state found there
-    at the start is resumed: the data order is a pure function of (seed, epoch), so skipping the
-    batches already done reproduces the uninterrupted run exactly.
+    Each optimizer step trains one stream, drawn by ``schedule.probabilities``. With
+    ``resume_dir`` the full training state is saved every ``trainer.save_every_steps`` steps and
+    at every evaluation; a state found there is resumed. Data order and task draws are pure
+    functions of (seed, epoch, step), so a resumed run reproduces the uninterrupted one.
     """
     accum = int(trainer_cfg["grad_accum"])
-    batch_size = int(phase_cfg["batch_size"])
-    micro = max(1, batch_size // accum)
-    epochs = int(phase_cfg["epochs"])
-    lengths = [len(f["input_ids"]) for f in train_features]
     world, rank = accelerator.num_processes, accelerator.process_index
-    micro_per_epoch = math.ceil(len(lengths) / micro) // world
-    steps_per_epoch = max(1, math.ceil(micro_per_epoch / accum))
-    total_steps = steps_per_epoch * epochs
+    group = int(trainer_cfg["length_group_factor"])
+    total = schedule.total_steps
     save_every = int(trainer_cfg.get("save_every_steps") or 0)
     kill_at = trainer_cfg.get("debug_kill_at_step")
 
     torch.manual_seed(seed)  # dropout depends on the seed only
     optimizer = make_optimizer(model, trainer_cfg)
-    scheduler = linear_schedule(
-        optimizer, int(float(trainer_cfg["warmup_ratio"]) * total_steps), total_steps
-    )
-    progress = {
-        "epoch": 0,
-        "step_in_epoch": 0,
+    scheduler = linear_schedule(optimizer, int(float(trainer_cfg["warmup_ratio"]) * total), total)
+    progress: dict[str, Any] = {
         "step": 0,
         "running": 0.0,
+        "evals": 0,
         "best_dev": None,
-        "best_epoch": None,
+        "best_eval": None,
         "final_loss": float("nan"),
+        "cursors": None,
+        "task_steps": [0] * len(streams),
     }
     best_state = None
     if resume_dir is not None:
@@ -149,21 +220,28 @@ def train(
         if restored is not None:
             progress, best_state = restored
             events.write("resume", desc=desc, step=progress["step"])
-            print(f"{desc}: resuming at step {progress['step']}/{total_steps}")
+            print(f"{desc}: resuming at step {progress['step']}/{total}")
+    cursor_states = progress["cursors"] or [None] * len(streams)
+    cursors = [
+        _Cursor(st, i, seed, accum, group, world, rank, cursor_states[i])
+        for i, st in enumerate(streams)
+    ]
     prepared, optimizer = accelerator.prepare(model, optimizer)
     events.write(
         "train_start",
         desc=desc,
-        examples=len(lengths),
-        steps=total_steps,
-        epochs=epochs,
-        batch_size=batch_size,
-        micro_batch=micro,
+        steps=total,
+        eval_every=schedule.eval_every,
+        tasks=[st.head for st in streams],
+        probabilities=schedule.probabilities,
+        examples=[len(st.features) for st in streams],
+        batch_size=[st.batch_size for st in streams],
         grad_accum=accum,
     )
 
     def checkpoint() -> None:
         if resume_dir is not None and accelerator.is_main_process:
+            progress["cursors"] = [c.state() for c in cursors]
             save_resume_state(
                 resume_dir,
                 accelerator.unwrap_model(prepared),
@@ -173,93 +251,106 @@ def train(
                 best_state,
             )
 
-    log_every = int(trainer_cfg.get("log_every", 10))
-    bar = tqdm(
-        total=total_steps,
-        initial=progress["step"],
-        desc=desc,
-        disable=not accelerator.is_main_process,
-    )
-    prepared.train()
-    group = int(trainer_cfg["length_group_factor"])
-    for epoch in range(progress["epoch"], epochs):
-        batches = length_grouped_batches(lengths, micro, seed, epoch, group)
-        # Every process sees the same order and takes its own equal-sized share.
-        batches = batches[: micro_per_epoch * world][rank::world]
-        first = progress["step_in_epoch"] * accum if epoch == progress["epoch"] else 0
-        for start in range(first, len(batches), accum):
-            if kill_at is not None and progress["step"] == int(kill_at):
-                os.kill(os.getpid(), signal.SIGKILL)  # simulates preemption (tests only)
-            group_batches = batches[start : start + accum]
-            for i, idx in enumerate(group_batches):
-                batch = fmt.collate([train_features[j] for j in idx], pad_id)
-                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                sync = i == len(group_batches) - 1
-                with accelerator.no_sync(prepared) if not sync else nullcontext():
-                    loss = fmt.loss(prepared(head, **batch), batch) / len(group_batches)
-                    accelerator.backward(loss)
-                progress["running"] += loss.item()
-            accelerator.clip_grad_norm_(prepared.parameters(), float(trainer_cfg["max_grad_norm"]))
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            progress["step"] += 1
-            progress["step_in_epoch"] = start // accum + 1
-            progress["epoch"] = epoch
-            step = progress["step"]
-            bar.update(1)
-            if step % log_every == 0 or step == total_steps:
-                avg = progress["running"] / (step % log_every or log_every)
-                bar.set_postfix(loss=f"{avg:.4f}")
-                events.write(
-                    "train_loss",
-                    desc=desc,
-                    step=step,
-                    loss=round(avg, 6),
-                    lr=scheduler.get_last_lr()[0],
-                )
-                progress["final_loss"], progress["running"] = avg, 0.0
-            if save_every and step % save_every == 0:
-                checkpoint()
-        if dev is not None and trainer_cfg.get("eval_every_epoch", True):
-            dev_rows, dev_features = dev
+    def evaluate() -> None:
+        nonlocal best_state
+        scores = []
+        for st in streams:
+            if st.dev is None:
+                continue
+            dev_rows, dev_features = st.dev
             preds = predict(
                 prepared,
-                head,
-                fmt,
+                st.head,
+                st.fmt,
                 dev_features,
                 int(trainer_cfg["eval_batch_size"]),
                 accelerator,
                 pad_id,
             )
-            score = fmt.dev_score(dev_rows, fmt.finalize(dev_rows, dev_features, preds))
-            events.write(
-                "dev", desc=desc, epoch=epoch + 1, step=progress["step"], score=round(score, 4)
+            scores.append(
+                st.fmt.dev_score(dev_rows, st.fmt.finalize(dev_rows, dev_features, preds))
             )
-            bar.write(f"{desc}: epoch {epoch + 1}/{epochs} English dev {score:.2f}")
-            if progress["best_dev"] is None or score > progress["best_dev"]:
-                progress["best_dev"], progress["best_epoch"] = score, epoch + 1
-                # The last epoch's state is already in the model; earlier bests are kept aside.
-                best_state = (
-                    None
-                    if epoch + 1 == epochs
-                    else {
-                        k: v.detach().cpu().clone()
-                        for k, v in accelerator.unwrap_model(prepared).state_dict().items()
-                    }
-                )
-        progress["epoch"], progress["step_in_epoch"] = epoch + 1, 0
-        if epoch + 1 < epochs:
+        progress["evals"] += 1
+        if not scores:
+            return
+        score = sum(scores) / len(scores)
+        events.write(
+            "dev",
+            desc=desc,
+            eval=progress["evals"],
+            step=progress["step"],
+            score=round(score, 4),
+            per_task=[round(x, 4) for x in scores],
+        )
+        bar.write(f"{desc}: step {progress['step']}/{total} English dev {score:.2f}")
+        if progress["best_dev"] is None or score > progress["best_dev"]:
+            progress["best_dev"], progress["best_eval"] = score, progress["evals"]
+            # The final state is already in the model; earlier bests are kept aside.
+            best_state = (
+                None
+                if progress["step"] == total
+                else {
+                    k: v.detach().cpu().clone()
+                    for k, v in accelerator.unwrap_model(prepared).state_dict().items()
+                }
+            )
+
+    log_every = int(trainer_cfg.get("log_every", 10))
+    bar = tqdm(
+        total=total, initial=progress["step"], desc=desc, disable=not accelerator.is_main_process
+    )
+    prepared.train()
+    while progress["step"] < total:
+        if kill_at is not None and progress["step"] == int(kill_at):
+            os.kill(os.getpid(), signal.SIGKILL)  # simulates preemption (tests only)
+        index = task_for_step(schedule.probabilities, seed, progress["step"])
+        stream = streams[index]
+        micro_batches = cursors[index].next_group()
+        for i, idx in enumerate(micro_batches):
+            batch = stream.fmt.collate([stream.features[j] for j in idx], pad_id)
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            sync = i == len(micro_batches) - 1
+            with accelerator.no_sync(prepared) if not sync else nullcontext():
+                loss = stream.fmt.loss(prepared(stream.head, **batch), batch) / len(micro_batches)
+                accelerator.backward(loss)
+            progress["running"] += loss.item()
+        accelerator.clip_grad_norm_(prepared.parameters(), float(trainer_cfg["max_grad_norm"]))
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress["step"] += 1
+        progress["task_steps"][index] += 1
+        step = progress["step"]
+        bar.update(1)
+        if step % log_every == 0 or step == total:
+            avg = progress["running"] / (step % log_every or log_every)
+            bar.set_postfix(loss=f"{avg:.4f}")
+            events.write(
+                "train_loss",
+                desc=desc,
+                step=step,
+                loss=round(avg, 6),
+                lr=scheduler.get_last_lr()[0],
+            )
+            progress["final_loss"], progress["running"] = avg, 0.0
+        at_eval = step % schedule.eval_every == 0 or step == total
+        if at_eval and trainer_cfg.get("eval_every_epoch", True):
+            prepared.eval()
+            evaluate()
+            prepared.train()
+        if (save_every and step % save_every == 0) or (at_eval and step < total):
             checkpoint()
     bar.close()
     if best_state is not None:
         accelerator.unwrap_model(prepared).load_state_dict(best_state)
     accelerator.free_memory()
+    epochs = math.ceil(total / schedule.eval_every)
     return TrainStats(
         progress["step"],
         epochs,
-        len(lengths),
+        sum(len(st.features) for st in streams),
         progress["best_dev"],
-        progress["best_epoch"],
+        progress["best_eval"],
         progress["final_loss"],
+        list(progress["task_steps"]),
     )
