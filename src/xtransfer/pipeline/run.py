@@ -52,6 +52,10 @@ def get_accelerator(trainer_cfg: DictConfig):
         from accelerate import Accelerator
 
         _accelerator = Accelerator(mixed_precision=str(trainer_cfg.precision))
+        if _accelerator.device.type == "cpu" and trainer_cfg.get("cpu_threads"):
+            import torch
+
+            torch.set_num_threads(int(trainer_cfg.cpu_threads))
     return _accelerator
 
 
