@@ -55,6 +55,8 @@ READERS: dict[str, str] = {
     "tsv": "xtransfer.data.readers:read_tsv",
     "squad_json": "xtransfer.data.squad_json:read_squad_json",
     "conllu": "xtransfer.data.conllu:read_conllu",
+    "conll_tsv": "xtransfer.data.conllu:read_conll_tsv",
+    "tatoeba_pair": "xtransfer.data.tatoeba:read_tatoeba_pair",
 }
 _BY_EXTENSION = {".jsonl": "jsonl", ".tsv": "tsv", ".json": "squad_json", ".conllu": "conllu"}
 

@@ -36,9 +36,15 @@ def _check_language(task: TaskSpec, lang: str) -> None:
         )
 
 
+def _expand(template: Any, lang: str, names: Mapping[str, str] | None) -> str:
+    """Fills ``{lang}`` (the ISO code) and ``{language}`` (the source's own name for it, from
+    the catalogue's ``language_names``: udpos.German, tatoeba.deu)."""
+    return str(template).format(lang=lang, language=(names or {}).get(lang, lang))
+
+
 def _embedded_path(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
     """``<root>/<owner>__<name>/<config>/<split>.jsonl``: the Hub layout, flattened."""
-    config_name = str(hub.get("name") or "default").format(lang=lang)
+    config_name = _expand(hub.get("name") or "default", lang, hub.get("language_names"))
     repo_dir = Path(data_cfg["root"]) / hub["path"].replace("/", "__")
     return repo_dir / config_name / f"{hub['split']}.jsonl"
 
@@ -56,7 +62,8 @@ def _load_hub(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -
 
     hub = _source_entry(spec, "hub")
     repo = hub["path"]
-    config_name = str(hub["name"]).format(lang=lang) if hub.get("name") else None
+    names = hub.get("language_names")
+    config_name = _expand(hub["name"], lang, names) if hub.get("name") else None
     mirror = data_cfg.get("mirror")
     location = str(Path(mirror) / repo) if mirror else repo
     where = f"{location} (config {config_name}, split {hub['split']})"
@@ -87,7 +94,8 @@ def _xtreme_dir_path(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, 
     entry = _source_entry(spec, "xtreme_dir")
     if not data_cfg.get("root"):
         raise UserError("data=xtreme_dir needs data.root=PATH (the XTREME download folder)")
-    return Path(data_cfg["root"]) / str(entry["path"]).format(lang=lang)
+    names = entry.get("language_names") or spec.get("_names")
+    return Path(data_cfg["root"]) / _expand(entry["path"], lang, names)
 
 
 def _load_xtreme_dir(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
@@ -105,7 +113,7 @@ def _local_path(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any])
             f"data=local has no file for {task} {split}: set data.files.{task}.{split}=PATH "
             "(SQuAD JSON, CoNLL-U, TSV or JSONL; {lang} in the path is replaced)"
         )
-    return Path(str(pattern).format(lang=lang))
+    return Path(_expand(pattern, lang, spec.get("_names")))
 
 
 def _load_local(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
@@ -167,11 +175,20 @@ def load_rows(
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
     raw_rows, where = _LOADERS[source](
-        {**spec, "_task": task.name, "_split": split}, lang, data_cfg
+        {**spec, "_task": task.name, "_split": split, "_names": task.raw.get("language_names")},
+        lang,
+        data_cfg,
     )
     language_column = (spec.get(source) or spec.get("hub") or {}).get("language_column")
     if language_column:
         raw_rows = [row for row in raw_rows if row.get(language_column) == lang]
+    # Sources whose language is only in the id prefix (google/xtreme tydiqa: `english-...`):
+    # `id_prefix` is one prefix, or a map from language code to prefix.
+    id_prefix = (spec.get(source) or spec.get("hub") or {}).get("id_prefix")
+    if id_prefix:
+        prefix = id_prefix.get(lang) if isinstance(id_prefix, Mapping) else str(id_prefix)
+        id_column = (task.raw.get("columns") or {}).get("id", "id")
+        raw_rows = [r for r in raw_rows if prefix and str(r.get(id_column, "")).startswith(prefix)]
     columns: dict[str, str] = task.raw.get("columns") or {}
     rows = []
     for row_no, raw in enumerate(raw_rows, start=1):
@@ -202,7 +219,7 @@ def data_identity(
     ident: dict[str, Any] = {
         "source": source,
         "entry": {
-            k: (str(v).format(lang=lang) if isinstance(v, str) else v)
+            k: (_expand(v, lang, entry.get("language_names")) if isinstance(v, str) else v)
             for k, v in dict(entry).items()
         },
         "lang": lang,
@@ -219,7 +236,16 @@ def data_identity(
     elif source in ("xtreme_dir", "local"):
         # Local files can change under the same name: size and mtime are part of the identity.
         locate = _xtreme_dir_path if source == "xtreme_dir" else _local_path
-        path = locate({**split_spec, "_task": task.name, "_split": split}, lang, data_cfg)
+        path = locate(
+            {
+                **split_spec,
+                "_task": task.name,
+                "_split": split,
+                "_names": task.raw.get("language_names"),
+            },
+            lang,
+            data_cfg,
+        )
         stat = path.stat() if path.is_file() else None
         ident["file"] = [
             str(path.resolve()),

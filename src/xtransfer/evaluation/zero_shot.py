@@ -56,14 +56,25 @@ def evaluate_languages(
         languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
     ):
         rows = load_rows(task, split, lang, data_cfg)
-        features = fmt.featurize(rows, tokenizer, max_length)
-        predictions = fmt.finalize(
-            rows,
-            features,
-            predict(
-                model, task.name, fmt, features, batch_size, accelerator, tokenizer.pad_token_id
-            ),
-        )
+        if fmt.trainable:
+            features = fmt.featurize(rows, tokenizer, max_length)
+            predictions = fmt.finalize(
+                rows,
+                features,
+                predict(
+                    model, task.name, fmt, features, batch_size, accelerator, tokenizer.pad_token_id
+                ),
+            )
+        else:  # encoder-only formats (retrieval) predict from the rows themselves
+            features = None
+            predictions = fmt.predict_rows(
+                model.encoder,
+                tokenizer,
+                rows,
+                target,
+                accelerator,
+                load_split=lambda other, lang=lang: load_rows(task, other, lang, data_cfg),
+            )
         if accelerator.is_main_process:
             fmt.write_predictions(pred_dir / f"test-{lang}.{ext}", rows, predictions)
             fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)

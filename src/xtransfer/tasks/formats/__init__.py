@@ -16,6 +16,8 @@ FORMATS: dict[str, str] = {
     "span_qa": "xtransfer.tasks.formats.span_qa:SpanQAFormat",
     "tagging": "xtransfer.tasks.formats.tagging:TaggingFormat",
     "multiple_choice": "xtransfer.tasks.formats.multiple_choice:MultipleChoiceFormat",
+    "retrieval": "xtransfer.tasks.formats.retrieval:RetrievalFormat",
+    "bitext_mining": "xtransfer.tasks.formats.retrieval:BitextMiningFormat",
 }
 
 
