@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test test-slow lint format assets clean
+.PHONY: setup demo test test-slow lint format assets bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +33,13 @@ format: setup
 assets: setup                    ## regenerate the embedded demo data and tiny tokenizer
 	$(PY) scripts/make_demo_data.py
 	$(PY) scripts/build_tiny_model.py
+	$(PY) scripts/make_demo_qa.py
+	$(PY) scripts/make_demo_tagging.py
+	$(PY) scripts/make_demo_mc.py
+	$(PY) scripts/make_demo_retrieval.py
+
+bench: setup                     ## performance ratios against HF Trainer baselines (CPU: a few minutes)
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache
