@@ -31,11 +31,32 @@ def setup_name(tasks, mode: str) -> str:
     return "+".join(names) + ("" if mode == "single" else f".{mode}")
 
 
+DEFAULT_BENCHMARK = "xtreme"
+
+
+def run_leaf(setup: str, target: str, benchmark: str, seed, target_seed) -> str:
+    """Last levels of a run folder: ``<setup>-to-<target>[.<benchmark>]/seed<s>[-target<t>]``.
+
+    The default benchmark and a target seed equal to the seed add nothing, so the common case
+    keeps its short path; every other choice gets its own folder (a finished XTREME run must not
+    make an XTREME-R run of the same pair look done).
+    """
+    pair = f"{setup}-to-{target}"
+    if str(benchmark) != DEFAULT_BENCHMARK:
+        pair += f".{benchmark}"
+    leaf = f"seed{seed}"
+    if str(target_seed) != str(seed):
+        leaf += f"-target{target_seed}"
+    return f"{pair}/{leaf}"
+
+
 def register_resolvers() -> None:
     """Idempotently registers the `${xtransfer_asset:...}` and `${xtransfer_slug:...}` resolvers."""
     if not OmegaConf.has_resolver("xtransfer_asset"):
         OmegaConf.register_new_resolver("xtransfer_asset", asset_path)
     if not OmegaConf.has_resolver("xtransfer_setup"):
         OmegaConf.register_new_resolver("xtransfer_setup", setup_name)
+    if not OmegaConf.has_resolver("xtransfer_run_leaf"):
+        OmegaConf.register_new_resolver("xtransfer_run_leaf", run_leaf)
     if not OmegaConf.has_resolver("xtransfer_slug"):
         OmegaConf.register_new_resolver("xtransfer_slug", slug)

@@ -64,6 +64,7 @@ class Phase:
     sampler: dict[str, Any] | None = None
     budget: dict[str, Any] | None = None
     stage: int | None = None  # position in a sequential chain
+    seed: int = 0  # training seed: `seed` for intermediate phases, `target.seed` for the target
     key: str = ""
     parent: str | None = None
     payload: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -176,6 +177,7 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
     trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
     parent = base_key(cfg)
     for phase in phases:
+        phase.seed = _phase_seed(phase, cfg)
         # A sequential stage trains exactly like a single-task phase (same key, so `[mnli]` and
         # the first stage of `[mnli,squad]` share one checkpoint); only a budget split differs.
         n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
@@ -187,13 +189,19 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             "sampler": phase.sampler,
             "budget": {**phase.budget, "share": 1 / n_stages} if phase.budget else None,
             "trainer": trainer,
-            "seed": int(cfg.seed),
+            "seed": phase.seed,
             "xtransfer": __version__.split(".")[0],
         }
         phase.parent = parent
         phase.key = content_key(phase.payload)
         parent = phase.key
     return phases
+
+
+def _phase_seed(phase: Phase, cfg: DictConfig) -> int:
+    if phase.name == "target" and cfg.target.get("seed") is not None:
+        return int(cfg.target.seed)
+    return int(cfg.seed)
 
 
 def _task_payload(plan: TaskPlan, cfg: DictConfig) -> dict[str, Any]:

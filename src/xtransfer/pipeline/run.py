@@ -128,7 +128,7 @@ def _train_phase(
         Schedule(total, eval_every, probabilities),
         cfg.trainer,
         accelerator,
-        int(cfg.seed),
+        phase.seed,
         tokenizer.pad_token_id,
         events,
         desc=f"{phase.name}:{'+'.join(phase.task_names)}",
@@ -208,6 +208,7 @@ def run_phases(
             record["task"] = phase.task
         record.update(
             key=phase.key,
+            seed=phase.seed,
             reused=reused,
             steps=meta["steps"],
             seconds=seconds,
@@ -306,6 +307,8 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "xtransfer_version": __version__,
         "model": str(cfg.model.pretrained or cfg.model.name),
         "seed": int(cfg.seed),
+        "target_seed": int(cfg.target.get("seed", cfg.seed)),
+        "benchmark": str(cfg.benchmark.name),
         "data": cfg.data.name,
         "intermediate": cfg.intermediate.name,
         "target": cfg.target.name,
