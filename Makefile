@@ -41,5 +41,32 @@ assets: setup                    ## regenerate the embedded demo data and tiny t
 bench: setup                     ## performance ratios against HF Trainer baselines (CPU: a few minutes)
 	$(PY) scripts/bench.py
 
+# ---- research studies (SPEC §11): sweep, then `xtransfer study NAME` writes table + figures --------
+# `make study-NAME` runs the demo scale (tiny model, embedded data, offline, minutes on a laptop);
+# `make study-NAME SCALE=paper` the full grid with XLM-R large, Hub data and the X-STILTs recipe
+# (experiment file study_<name>_paper.yaml). Outputs: $(STUDY_ROOT)/NAME/{runs,cache,report}.
+SCALE ?= demo
+STUDY_PAPER_ARGS := model=xlmr-large data=hub trainer=xstilts
+STUDY_ROOT ?= outputs/studies$(if $(filter paper,$(SCALE)),/paper)
+# $(call study,NAME,EXPERIMENT,EXTRA STUDY ARGS): the sweep, then the analysis.
+define study
+	$(VENV)/bin/xtransfer train -m +experiment=study_$(2)$(if $(filter paper,$(SCALE)),_paper) \
+	    output_root=$(STUDY_ROOT)/$(1) $(if $(filter paper,$(SCALE)),$(STUDY_PAPER_ARGS))
+	$(VENV)/bin/xtransfer study $(1) $(STUDY_ROOT)/$(1) --out $(STUDY_ROOT)/$(1)/report $(3)
+endef
+
+.PHONY: studies study-sequential study-data-volume study-alignment
+
+studies: study-sequential study-data-volume study-morphology study-multimodal study-alignment
+
+study-sequential: setup          ## single vs multi-task vs sequential, same example budget (XTREME-R)
+	$(call study,sequential,sequential)
+
+study-data-volume: setup         ## zero-shot gain vs CC-100 size per language (correlations + scatter)
+	$(call study,data-volume,data_volume)
+
+study-alignment: setup           ## English vs translated vs mixed intermediate data; per-layer alignment
+	$(call study,alignment,alignment)
+
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache

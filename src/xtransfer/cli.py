@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("xtransfer.commands.plan", "dry run: the phases a command would run, cached or new"),
     "table": ("xtransfer.commands.table", "paper-style tables from run or sweep folders"),
     "tasks": ("xtransfer.commands.tasks", "the task catalogue"),
+    "study": ("xtransfer.commands.study", "a research study's table and figures from its runs"),
 }
 
 USAGE = """usage: xtransfer <command> [args...]

@@ -1,0 +1,238 @@
+"""What every study needs: the runs of a folder, tables in Markdown + CSV, figures in PNG + PDF.
+
+A *run* is a folder holding the ``results.json`` that ``xtransfer train`` writes (SPEC §8); a
+study reads every run below the folders it is given, whatever sweep produced them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xtransfer.errors import UserError
+
+RESULTS_FILE = "results.json"
+# Extractive QA reports F1 and EM per language; F1 is the headline number (as in the papers).
+QA_HEADLINE = "f1"
+
+
+@dataclass
+class Run:
+    """One finished run: its folder and the parsed ``results.json``."""
+
+    path: Path
+    result: dict[str, Any]
+
+    @property
+    def intermediate(self) -> str:
+        return str(self.result.get("intermediate", "?"))
+
+    @property
+    def target(self) -> str:
+        return str(self.result.get("target", "?"))
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.result.get("seed")
+        return int(seed) if seed is not None else None
+
+    @property
+    def model(self) -> str:
+        return str(self.result.get("model", "?"))
+
+    @property
+    def data(self) -> str:
+        return str(self.result.get("data", "?"))
+
+    @property
+    def tasks(self) -> list[str]:
+        """The scored target tasks (keys of ``summary``)."""
+        return list(self.result.get("summary", {}))
+
+    def headline(self, task: str) -> float | None:
+        """The task's average over languages: F1 for QA, the summary's ``avg_metric`` otherwise."""
+        langs = self.lang_scores(task)
+        summary = self.result.get("summary", {}).get(task, {})
+        value = summary.get("avg_metric")
+        if value is None or self.metric(task) == QA_HEADLINE:
+            return statistics.fmean(langs.values()) if langs else None
+        return float(value)
+
+    def metric(self, task: str) -> str | None:
+        """The metric of a task's per-language scores (F1 when there are several, i.e. QA)."""
+        metrics = list(dict.fromkeys(s["metric"] for s in self.scores if s["task"] == task))
+        if not metrics:
+            return None
+        return QA_HEADLINE if QA_HEADLINE in metrics else metrics[0]
+
+    @property
+    def scores(self) -> list[dict[str, Any]]:
+        return list(self.result.get("scores", []))
+
+    def lang_scores(self, task: str) -> dict[str, float]:
+        """{language: value} of the task's headline metric."""
+        metric = self.metric(task)
+        return {
+            s["lang"]: float(s["value"])
+            for s in self.scores
+            if s["task"] == task and s["metric"] == metric
+        }
+
+    def phases(self, name: str | None = None) -> list[dict[str, Any]]:
+        return [p for p in self.result.get("phases", []) if name is None or p["name"] == name]
+
+    def checkpoint(self, phase: str = "intermediate") -> Path | None:
+        """The checkpoint folder of the last phase of that name (None when the run has none)."""
+        found = self.phases(phase)
+        return Path(found[-1]["checkpoint"]) if found and found[-1].get("checkpoint") else None
+
+    def config(self) -> dict[str, Any] | None:
+        """The resolved config Hydra saved beside the run (``.hydra/config.yaml``), if present."""
+        path = self.path / ".hydra" / "config.yaml"
+        if not path.is_file():
+            return None
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+
+
+def collect_runs(paths: Path | str | Iterable[Path | str]) -> list[Run]:
+    """Every run (a folder with ``results.json``) below the given run or sweep folder(s)."""
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    runs: list[Run] = []
+    for root in paths:
+        if not root.exists():
+            raise UserError(f"no such run or sweep folder: {root}")
+        files = [root] if root.is_file() else sorted(root.rglob(RESULTS_FILE))
+        for file in files:
+            try:
+                result = json.loads(file.read_text("utf-8"))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{file}: not valid JSON ({err.msg})") from None
+            if not isinstance(result, dict) or "scores" not in result:
+                raise UserError(f"{file}: not an xtransfer results file (no 'scores')")
+            runs.append(Run(file.parent, result))
+    if not runs:
+        raise UserError("no results.json found under " + ", ".join(map(str, paths)))
+    return runs
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation (None for a single value)."""
+    vals = [float(v) for v in values]
+    if not vals:
+        return math.nan, None
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None)
+
+
+def fmt_mean_std(values: Sequence[float], digits: int = 1) -> str:
+    """``mean ± std (n)``-style cell: ``58.8 ± 1.2`` (no ± for one seed, ``–`` for none)."""
+    if not values:
+        return "–"
+    mean, std = mean_std(values)
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def fmt_num(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_table(
+    out_dir: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    name: str = "table",
+    title: str | None = None,
+    notes: Sequence[str] = (),
+    csv_rows: Sequence[Sequence[Any]] | None = None,
+    csv_header: Sequence[str] | None = None,
+) -> list[Path]:
+    """Writes ``<name>.md`` (title, table, notes) and ``<name>.csv``.
+
+    The CSV may carry a machine-friendly variant (``csv_header``/``csv_rows``: separate mean and
+    std columns, unrounded numbers) of the Markdown table.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts = [f"## {title}\n" if title else "", markdown_table(header, rows)]
+    if notes:
+        parts.append("\n" + "\n".join(notes) + "\n")
+    md = out_dir / f"{name}.md"
+    md.write_text("\n".join(p for p in parts if p), "utf-8")
+    csv_path = out_dir / f"{name}.csv"
+    csv_path.write_text(
+        csv_table(csv_header or header, csv_rows if csv_rows is not None else rows), "utf-8"
+    )
+    return [md, csv_path]
+
+
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, imported on first use."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError(
+            "the studies draw figures with matplotlib: pip install 'xtransfer[plots]'"
+        ) from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, out_dir: Path, stem: str, dpi: int = 150) -> list[Path]:
+    """Saves a matplotlib figure as ``<stem>.png`` and ``<stem>.pdf`` and closes it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=dpi, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    pyplot().close(fig)
+    return paths
+
+
+@dataclass
+class Study:
+    """What a study wrote, returned by ``analyse`` (as a dict) and printed by the command."""
+
+    name: str
+    out_dir: Path
+    tables: list[Path] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "out_dir": str(self.out_dir),
+            "tables": [str(p) for p in self.tables],
+            "figures": [str(p) for p in self.figures],
+            "notes": list(self.notes),
+            "data": self.data,
+        }
