@@ -155,6 +155,32 @@ def test_featurize_one_sequence_per_choice_and_dynamic_padding(tokenizer, task):
     assert batch["input_ids"][n + 1, : lengths[n + 1]].tolist() == features[1]["input_ids"][1]
 
 
+def test_training_batches_are_grouped_by_the_longest_choice(tokenizer):
+    """The loop groups batches by `fmt.feature_length`; for multiple choice that must be the
+    longest choice (not the choice count, which is constant and would leave batches random)."""
+    from xtransfer.training.batching import length_grouped_batches
+
+    fmt = _fmt("cosmosqa")
+    rows = load_rows(get_task("cosmosqa"), "train", "en", DEMO)
+    features = fmt.featurize(rows, tokenizer, max_length=256)
+    assert [fmt.feature_length(f) for f in features] == [feature_length(f) for f in features]
+    real = sum(len(ids) for f in features for ids in f["input_ids"])
+
+    def processed(lengths: list[int]) -> int:
+        batches = length_grouped_batches(lengths, 8, seed=0, epoch=0, group_factor=50)
+        return sum(
+            len(batch)
+            * len(features[0]["input_ids"])
+            * max(feature_length(features[i]) for i in batch)
+            for batch in batches
+        )
+
+    grouped = processed([fmt.feature_length(f) for f in features])
+    by_choice_count = processed([len(f["input_ids"]) for f in features])
+    assert real / grouped > real / by_choice_count
+    assert real / grouped > 0.9
+
+
 def test_prompts_follow_the_jiant_templates(tokenizer):
     def decoded(task: str, row: dict) -> list[str]:
         (feature,) = _fmt(task).featurize([row], tokenizer, max_length=128)

@@ -86,7 +86,7 @@ def predict(
     """Per-feature predictions in feature order (batches are length-sorted internally)."""
     was_training = model.training
     model.eval()
-    lengths = [len(f["input_ids"]) for f in features]
+    lengths = [fmt.feature_length(f) for f in features]
     out: list[Any] = [None] * len(features)
     batches = sorted_batches(lengths, batch_size)
     show = desc is not None and accelerator.is_main_process
@@ -145,7 +145,7 @@ class _Cursor:
         state: list[int] | None = None,
     ):
         self.stream, self.accum = stream, accum
-        self.lengths = [len(f["input_ids"]) for f in stream.features]
+        self.lengths = [stream.fmt.feature_length(f) for f in stream.features]
         self.micro = max(1, stream.batch_size // accum)
         # Stream 0 keeps the plain seed so a single-task phase is unaffected by multi-tasking.
         self.seed = seed + 1_000 * index

@@ -35,6 +35,10 @@ class TaskFormat:
     def collate(self, features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def feature_length(self, feature: dict) -> int:
+        """Tokens one feature costs in a padded batch: the key of length-grouped batching."""
+        return len(feature["input_ids"])
+
     def make_head(self, hidden_size: int, dropout: float) -> nn.Module:
         raise NotImplementedError
 

@@ -93,7 +93,7 @@ def feature_length(feature: Mapping[str, Any]) -> int:
 
 class MultipleChoiceFormat(TaskFormat):
     name = "multiple_choice"
-    version = 1
+    version = 2  # 2: training batches grouped by the longest choice (was: by choice count)
 
     @property
     def num_choices(self) -> int:
@@ -221,6 +221,11 @@ class MultipleChoiceFormat(TaskFormat):
             "attention_mask": (input_ids != pad_id).long(),
             "labels": torch.tensor([f["label"] for f in features], dtype=torch.long),
         }
+
+    def feature_length(self, feature):
+        # Every choice is padded to the longest choice of the batch (the number of choices is
+        # fixed per task), so the longest choice is the key that keeps padding low.
+        return feature_length(feature)
 
     def make_head(self, hidden_size, dropout):
         return MultipleChoiceHead(hidden_size, self.num_choices, dropout)
