@@ -19,4 +19,9 @@ def main(argv: list[str]) -> int:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    user = [spec for spec in all_tasks().values() if spec.user_file]
+    if user:
+        print("\nuser tasks (XTRANSFER_TASKS, ./xtransfer_tasks/):")
+        for spec in user:
+            print(f"  {spec.name}: {spec.user_file}")
     return 0

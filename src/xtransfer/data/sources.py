@@ -121,6 +121,18 @@ def _load_local(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any])
     return _load_file(path, (spec.get("local") or {}).get("reader"), "data=local")
 
 
+def _task_file_path(spec: Mapping[str, Any], lang: str) -> Path:
+    """A split that names its own file (user tasks: ``file: PATH``, ``{lang}`` expanded)."""
+    return Path(_expand(spec["file"], lang, spec.get("_names")))
+
+
+def _load_task_file(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    from xtransfer.data.task_files import read_task_file
+
+    path = _task_file_path(spec, lang)
+    return read_task_file(path, spec.get("reader")), str(path)
+
+
 _LOADERS = {
     "embedded": _load_embedded,
     "hub": _load_hub,
@@ -137,7 +149,7 @@ def _source_entry(spec: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     return spec[source]
 
 
-def _to_label_id(value: Any, labels: list[str], where: str, row_no: int) -> int | None:
+def _to_label_id(value: Any, labels: list[str], at: str) -> int | None:
     """Maps a source label (ClassLabel int or label string) to its index; None = unlabelled."""
     if isinstance(value, bool):
         value = int(value)
@@ -152,13 +164,13 @@ def _to_label_id(value: Any, labels: list[str], where: str, row_no: int) -> int 
             return labels.index(text)
         if text == "" or text == "-":
             return None
-    raise UserError(f"{where}: row {row_no}: label {value!r} is not one of {labels}")
+    raise UserError(f"{at}: label {value!r} is not one of {labels}")
 
 
-def _to_tag_id(value: Any, labels: list[str], where: str, row_no: int) -> int:
-    tag = _to_label_id(value, labels, where, row_no)
+def _to_tag_id(value: Any, labels: list[str], at: str) -> int:
+    tag = _to_label_id(value, labels, at)
     if tag is None:
-        raise UserError(f"{where}: row {row_no}: tag {value!r} is not one of {labels}")
+        raise UserError(f"{at}: tag {value!r} is not one of {labels}")
     return tag
 
 
@@ -174,7 +186,9 @@ def load_rows(
     source = data_cfg["source"]
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
-    raw_rows, where = _LOADERS[source](
+    # A split with its own file (a user task's data) is read from it under every data= choice.
+    loader = _load_task_file if "file" in spec else _LOADERS[source]
+    raw_rows, where = loader(
         {**spec, "_task": task.name, "_split": split, "_names": task.raw.get("language_names")},
         lang,
         data_cfg,
@@ -192,15 +206,17 @@ def load_rows(
     columns: dict[str, str] = task.raw.get("columns") or {}
     rows = []
     for row_no, raw in enumerate(raw_rows, start=1):
+        # Readers that know the file line of a row (user task files) report that line.
+        at = f"{where}:{raw['__line__']}" if "__line__" in raw else f"{where}: row {row_no}"
         missing = [src for src in columns.values() if src not in raw]
         if missing:
-            raise UserError(f"{where}: row {row_no} lacks column(s) {', '.join(missing)}")
+            raise UserError(f"{at}: row lacks column(s) {', '.join(missing)}")
         row = {canonical: raw[src] for canonical, src in columns.items()}
         if "label" in row and task.labels is not None:
             if isinstance(row["label"], list):  # one label per word (tagging)
-                row["label"] = [_to_tag_id(v, task.labels, where, row_no) for v in row["label"]]
+                row["label"] = [_to_tag_id(v, task.labels, at) for v in row["label"]]
             else:
-                row["label"] = _to_label_id(row["label"], task.labels, where, row_no)
+                row["label"] = _to_label_id(row["label"], task.labels, at)
                 if row["label"] is None:
                     continue
         rows.append(row)
@@ -215,6 +231,17 @@ def data_identity(
     """What determines the rows of a split: part of every phase's content key."""
     split_spec = _split_spec(task, split)
     source = data_cfg["source"]
+    if "file" in split_spec:  # a user task's own file, whatever data= says
+        path = _task_file_path({**split_spec, "_names": task.raw.get("language_names")}, lang)
+        stat = path.stat() if path.is_file() else None
+        return {
+            "source": "file",
+            "file": [str(path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None],
+            "lang": lang,
+            "columns": task.raw.get("columns"),
+            "labels": task.labels,
+            "reader": split_spec.get("reader"),
+        }
     entry = split_spec.get("hub" if source == "embedded" else source) or {}
     ident: dict[str, Any] = {
         "source": source,

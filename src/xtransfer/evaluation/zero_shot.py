@@ -13,7 +13,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from xtransfer.data.sources import load_rows
-from xtransfer.evaluation.scoring import score_folder
+from xtransfer.evaluation.scoring import FORMAT_EXTENSIONS, score_folder
 from xtransfer.tasks.formats.base import TaskFormat
 from xtransfer.tasks.registry import TaskSpec
 from xtransfer.training.events import EventLog
@@ -27,8 +27,35 @@ def evaluation_languages(task: TaskSpec, benchmark: str) -> tuple[str, list[str]
     key = benchmark.replace("-", "_")
     if key in task.languages:
         return key, list(task.languages[key])
-    fallback = next(k for k in ("xtreme_r", "xtreme") if k in task.languages)
-    return fallback, list(task.languages[fallback])
+    for fallback in ("xtreme_r", "xtreme"):
+        if fallback in task.languages:
+            return fallback, list(task.languages[fallback])
+    # A task of neither benchmark (a user-declared one): its own (largest) language list.
+    own, codes = max(task.languages.items(), key=lambda item: len(item[1]))
+    return own, list(codes)
+
+
+def _in_benchmark(task: TaskSpec, bench: str) -> bool:
+    from xtransfer.evaluation.benchmarks import available_benchmarks, get_benchmark
+
+    name = bench.replace("_", "-")
+    return name in available_benchmarks() and task.name in get_benchmark(name).tasks
+
+
+def _score_outside_benchmark(task: TaskSpec, run_dir: Path, languages: list[str], ext: str):
+    """The official-shaped per-task entry for a task no benchmark lists (user tasks)."""
+    from xtransfer.evaluation.scoring import _task_entry, score_language
+
+    per_language = {
+        lang: score_language(
+            task.name,
+            run_dir / "predictions" / task.name / f"test-{lang}.{ext}",
+            run_dir / "labels" / task.name / f"test-{lang}.{ext}",
+            language=lang,
+        )
+        for lang in languages
+    }
+    return _task_entry(per_language, task.format == "span_qa")
 
 
 def evaluate_languages(
@@ -51,7 +78,7 @@ def evaluate_languages(
     label_dir = run_dir / "labels" / task.name
     pred_dir.mkdir(parents=True, exist_ok=True)
     label_dir.mkdir(parents=True, exist_ok=True)
-    ext = task.prediction_ext or "tsv"
+    ext = task.prediction_ext or FORMAT_EXTENSIONS.get(task.format, "tsv")
     for lang in tqdm(
         languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
     ):
@@ -80,13 +107,16 @@ def evaluate_languages(
             fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)
         events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
         del features, predictions  # memory must not grow with the number of languages
-    report = score_folder(
-        run_dir / "predictions",
-        run_dir / "labels",
-        benchmark=bench.replace("_", "-"),
-        tasks=[task.name],
-    )
-    detailed = report["detailed_scores"][task.name]
+    if _in_benchmark(task, bench):
+        report = score_folder(
+            run_dir / "predictions",
+            run_dir / "labels",
+            benchmark=bench.replace("_", "-"),
+            tasks=[task.name],
+        )
+        detailed = report["detailed_scores"][task.name]
+    else:
+        detailed = _score_outside_benchmark(task, run_dir, languages, ext)
     records = [
         {"task": task.name, "lang": lang, "split": split, "metric": metric, "value": value}
         for metric, per_lang in detailed.items()
