@@ -159,6 +159,15 @@ def _train_phase(
     return meta
 
 
+def _agree(accelerator, value: bool) -> bool:
+    """The main process's ``value`` on every process."""
+    if accelerator.num_processes == 1:
+        return value
+    from accelerate.utils import broadcast_object_list
+
+    return bool(broadcast_object_list([value], from_process=0)[0])
+
+
 def run_phases(
     cfg: DictConfig, phases: list[Phase], tokenizer, accelerator, events: EventLog
 ) -> tuple[list[dict[str, Any]], Path | None]:
@@ -168,8 +177,12 @@ def run_phases(
     records = []
     for phase in phases:
         start = time.perf_counter()
-        with cache.claim(phase.key) as slot:
-            reused = slot.complete and not cfg.force
+        # The main process holds the phase's lock and decides (a damaged checkpoint is reported
+        # and trained again); the other processes of a data-parallel run follow its decision.
+        with cache.claim(phase.key, lock=accelerator.is_main_process) as slot:
+            reused = _agree(
+                accelerator, accelerator.is_main_process and not cfg.force and slot.reusable()
+            )
             if reused:
                 meta = read_meta(slot.final)
                 print(
@@ -182,6 +195,7 @@ def run_phases(
                 )
                 if accelerator.is_main_process:
                     slot.commit()
+            accelerator.wait_for_everyone()  # the checkpoint is published before anyone reads it
         seconds = round(time.perf_counter() - start, 2)
         events.write(
             "phase_done",
