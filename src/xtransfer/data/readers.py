@@ -57,6 +57,7 @@ READERS: dict[str, str] = {
     "conllu": "xtransfer.data.conllu:read_conllu",
     "conll_tsv": "xtransfer.data.conllu:read_conll_tsv",
     "tatoeba_pair": "xtransfer.data.tatoeba:read_tatoeba_pair",
+    "xtreme_pair_tsv": "xtransfer.data.xtreme_tsv:read_xtreme_pair_tsv",
 }
 _BY_EXTENSION = {".jsonl": "jsonl", ".tsv": "tsv", ".json": "squad_json", ".conllu": "conllu"}
 

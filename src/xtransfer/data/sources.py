@@ -203,7 +203,11 @@ def load_rows(
         prefix = id_prefix.get(lang) if isinstance(id_prefix, Mapping) else str(id_prefix)
         id_column = (task.raw.get("columns") or {}).get("id", "id")
         raw_rows = [r for r in raw_rows if prefix and str(r.get(id_column, "")).startswith(prefix)]
-    columns: dict[str, str] = task.raw.get("columns") or {}
+    # A source whose files name their columns differently (XTREME's headerless TSVs) maps
+    # them in its own entry; otherwise the task's `columns` apply to every source.
+    columns: dict[str, str] = (
+        (spec.get(source) or {}).get("columns") or task.raw.get("columns") or {}
+    )
     rows = []
     for row_no, raw in enumerate(raw_rows, start=1):
         # Readers that know the file line of a row (user task files) report that line.
