@@ -23,12 +23,14 @@ def slug(value: str) -> str:
     return f"{tail}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def setup_name(tasks, mode: str) -> str:
-    """Name of an intermediate setup for run directories: none, mnli, mnli+squad.multitask."""
+def setup_name(tasks, mode: str, keep_head: bool = False) -> str:
+    """Name of an intermediate setup for run directories: none, mnli, mnli+squad.multitask,
+    mnli.keep_head (the target head starts from the intermediate one)."""
     names = list(tasks or {})
     if not names:
         return "none"
-    return "+".join(names) + ("" if mode == "single" else f".{mode}")
+    name = "+".join(names) + ("" if mode == "single" else f".{mode}")
+    return name + (".keep_head" if keep_head else "")
 
 
 DEFAULT_BENCHMARK = "xtreme"

@@ -83,6 +83,8 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
         step_text = f", {steps} steps" if steps is not None else ""
         label = "+".join(phase.task_names)
         mode = f" [{phase.mode}]" if phase.mode not in ("single", "target") else ""
+        if phase.head_from is not None:
+            mode += f" [head from {phase.head_from}]"
         print(f"  {phase.name:<12} {label:<16} key {phase.key}{mode}  {status}{step_text}")
         if detail:
             print(detail)

@@ -64,6 +64,8 @@ class Phase:
     sampler: dict[str, Any] | None = None
     budget: dict[str, Any] | None = None
     stage: int | None = None  # position in a sequential chain
+    # keep_head=true: the head of this task in the parent phase starts the target head.
+    head_from: str | None = None
     seed: int = 0  # training seed: `seed` for intermediate phases, `target.seed` for the target
     key: str = ""
     parent: str | None = None
@@ -173,6 +175,8 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             _settings(target),
         )
         phases.append(Phase("target", "target", [plan]))
+    if cfg.get("keep_head"):
+        _carry_head(phases, cfg)
 
     trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
     parent = base_key(cfg)
@@ -192,10 +196,47 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             "seed": phase.seed,
             "xtransfer": __version__.split(".")[0],
         }
+        if phase.head_from is not None:  # only then: default keys stay as they were
+            phase.payload["keep_head"] = phase.head_from
         phase.parent = parent
         phase.key = content_key(phase.payload)
         parent = phase.key
     return phases
+
+
+def _head_text(task: str) -> str:
+    sig = get_format(get_task(task).format)(get_task(task)).head_signature()
+    labels = sig.get("labels")
+    return f"{task}: {sig.get('format')}" + (f", {len(labels)} labels" if labels else "")
+
+
+def _carry_head(phases: list[Phase], cfg: DictConfig) -> None:
+    """keep_head=true: the target phase starts from the head of the last intermediate phase
+    whose format and label space (head_signature) equal the target's; anything else is an error.
+    Only heads of that last phase exist in its checkpoint (a sequential chain keeps the last
+    stage's head), and a masked-LM head never matches a target."""
+    target = phases[-1] if phases and phases[-1].name == "target" else None
+    if target is None:
+        raise UserError(
+            f"keep_head=true: target {cfg.target.task!r} trains no head (no target phase)"
+        )
+    if len(phases) < 2:
+        raise UserError("keep_head=true needs an intermediate phase (intermediate=none has none)")
+    last = phases[-2]
+    want = get_format(get_task(target.task).format)(get_task(target.task)).head_signature()
+    matches = [
+        plan.task
+        for plan in last.tasks
+        if get_format(get_task(plan.task).format)(get_task(plan.task)).head_signature() == want
+    ]
+    if len(matches) != 1:
+        problem = "no head" if not matches else f"{len(matches)} heads ({', '.join(matches)})"
+        raise UserError(
+            f"keep_head=true: the target head ({_head_text(target.task)}) matches {problem} of "
+            f"the last intermediate phase ({'; '.join(_head_text(p.task) for p in last.tasks)}); "
+            "a head is carried only when format and label space match exactly one task"
+        )
+    target.head_from = matches[0]
 
 
 def _phase_seed(phase: Phase, cfg: DictConfig) -> int:

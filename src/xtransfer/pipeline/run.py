@@ -102,6 +102,9 @@ def _train_phase(
     streams = [_stream(plan, cfg, tokenizer) for plan in phase.tasks]
     hidden, dropout = encoder.config.hidden_size, float(cfg.trainer.dropout)
     model = TaskModel(encoder, {st.head: st.fmt.make_head(hidden, dropout) for st in streams})
+    if phase.head_from is not None:  # keep_head=true: the parent's matching head, not a new one
+        assert parent_dir is not None
+        model.heads[phase.task].load_state_dict(load_head_state(parent_dir, phase.head_from))
     accum, world = int(cfg.trainer.grad_accum), accelerator.num_processes
     n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
     total, eval_every, probabilities = make_schedule(
@@ -150,6 +153,7 @@ def _train_phase(
         "sampler": phase.sampler,
         "budget": phase.budget,
         "best_dev": stats.best_dev,
+        "head_from": phase.head_from,
         "final_loss": stats.final_loss,
         "payload": phase.payload,
     }
@@ -220,6 +224,8 @@ def run_phases(
                 record["budget"] = phase.budget
         else:
             record["task"] = phase.task
+            if phase.head_from is not None:
+                record["head_from"] = phase.head_from
         record.update(
             key=phase.key,
             seed=phase.seed,
