@@ -18,6 +18,8 @@ FORMATS: dict[str, str] = {
     "multiple_choice": "xtransfer.tasks.formats.multiple_choice:MultipleChoiceFormat",
     "retrieval": "xtransfer.tasks.formats.retrieval:RetrievalFormat",
     "bitext_mining": "xtransfer.tasks.formats.retrieval:BitextMiningFormat",
+    "feats_tagging": "xtransfer.tasks.formats.feats_tagging:FeatsTaggingFormat",
+    "image_text": "xtransfer.tasks.formats.image_text:ImageTextFormat",
 }
 
 
