@@ -12,6 +12,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
 from xtransfer.evaluation.scoring import FORMAT_EXTENSIONS, score_folder
 from xtransfer.tasks.formats.base import TaskFormat
@@ -70,6 +71,7 @@ def evaluate_languages(
     accelerator,
     batch_size: int,
     events: EventLog,
+    feature_dir: Path | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Scores records (SPEC §8) and the task's official-shaped detailed scores."""
     split, max_length = target["test_split"], int(target["max_length"])
@@ -84,7 +86,7 @@ def evaluate_languages(
     ):
         rows = load_rows(task, split, lang, data_cfg)
         if fmt.trainable:
-            features = fmt.featurize(rows, tokenizer, max_length)
+            features = featurize_cached(fmt, rows, tokenizer, max_length, feature_dir)
             predictions = fmt.finalize(
                 rows,
                 features,
@@ -124,3 +126,14 @@ def evaluate_languages(
         for lang, value in per_lang.items()
     ]
     return records, detailed
+
+
+def flag_seen_languages(records: list[dict[str, Any]], seen: list[str]) -> None:
+    """Marks the score records of languages whose task data were trained on
+    (``"seen_in_training": true``): those scores are not zero-shot. Training on English alone is
+    the zero-shot setting itself (English is its source language), so nothing is marked then."""
+    if not set(seen) - {"en"}:
+        return
+    for record in records:
+        if record["lang"] in seen:
+            record["seen_in_training"] = True
