@@ -15,7 +15,9 @@ one FEATS bundle taken from UD English EWT (nouns in -s are Number=Plur, verbs a
 their subject, ``will`` is followed by an infinitive, adjectives have -er/-est degrees), so a
 tiny model can learn the bundles from word forms and their neighbours. A few validation
 sentences use the misspelling ``teh``, whose bundle ``Definite=Def|PronType=Art|Typo=Yes`` is
-not in the label list: it exercises the fallback to the nearest listed bundle.
+not in the label list: it exercises the fallback to the nearest listed bundle. Some sentences
+hold the multiword token ``cannot`` as the Hub rows write one: a line ``cannot`` with UPOS ``_``
+and no FEATS, followed by its words ``can`` and ``not``; the format drops the ``_`` line.
 
 ``--labels FILE...`` prints the catalogue's ``labels`` line for tasks/catalogue/udfeats.yaml
 from CoNLL-U files: ``_`` first, then every bundle by descending frequency (ties by name).
@@ -136,7 +138,7 @@ def noun_phrase(rng: random.Random, typo: bool = False) -> list[Word]:
 
 def sentence(rng: random.Random, typo: bool = False) -> list[Word]:
     words: list[Word] = []
-    tense = rng.choice(["present", "past", "future"])
+    tense = rng.choice(["present", "past", "future", "present", "past", "future", "negative"])
     if tense == "past" and rng.random() < 0.5:
         words += [("yesterday", "NOUN", SING), (",", "PUNCT", NO_FEATS)]
     if rng.random() < 0.3:
@@ -151,6 +153,9 @@ def sentence(rng: random.Random, typo: bool = False) -> list[Word]:
         words.append((past, "VERB", PAST))
     elif tense == "future":
         words += [("will", "AUX", "VerbForm=Fin"), (bare, "VERB", INF)]
+    elif tense == "negative":  # a multiword token line, then its two syntactic words
+        words += [("cannot", "_", NO_FEATS), ("can", "AUX", "VerbForm=Fin")]
+        words += [("not", "PART", NO_FEATS), (bare, "VERB", INF)]
     else:
         words.append((s_form, "VERB", PRES3) if third else (bare, "VERB", PRES))
     words += noun_phrase(rng, typo)
@@ -172,9 +177,16 @@ def hub_row(idx: str, words: list[Word]) -> dict:
         else:
             feats.append(str(dict(pair.split("=", 1) for pair in bundle.split("|"))))
     tokens = [form for form, _, _ in words]
+    surface, skip = [], 0  # the sentence text: a multiword token once, not its two words
+    for form, upos, _ in words:
+        if skip:
+            skip -= 1
+            continue
+        surface.append(form)
+        skip = 2 if upos == "_" else 0
     return {
         "idx": idx,
-        "text": " ".join(tokens),
+        "text": " ".join(surface),
         "tokens": tokens,
         "upos": [HUB_UPOS.index(upos) for _, upos, _ in words],
         "feats": feats,

@@ -9,6 +9,10 @@ prediction files are those of :class:`TaggingFormat`; this subclass only turns t
   ``_``), the Hub's ``universal_dependencies`` rows hold the Python ``str()`` of a dict
   (``"{'Case': 'Nom', 'Number': 'Sing'}"``, or ``"None"``; docs/hub-schemas.md §15);
   both are normalised to the CoNLL-U spelling with features sorted by name;
+* the Hub rows list every token line of the treebank, multiword-token lines included (``1-2
+  cannot``, followed by its words ``can`` and ``not``); a source that maps ``upos`` marks them
+  with a UPOS of ``_`` (the Hub's ClassLabel id for it is given by the catalogue's
+  ``skip_upos``), and those positions are dropped so that only syntactic words are tagged;
 * a bundle that is not in the label list (a rare combination, typically with ``Typo=Yes`` or
   ``Abbr=Yes``) must still get a tag rather than fail the run: it is mapped to the listed
   bundle that shares the most ``Feature=Value`` pairs with it, then differs in the fewest,
@@ -107,24 +111,35 @@ class FeatsTaggingFormat(TaggingFormat):
         return self._index[stand_in]
 
     def _labelled(self, rows: Sequence[dict]) -> list[dict]:
-        """Rows with ``label`` (tag ids) computed from ``feats``; rows that already carry
-        ``label`` ids are passed through."""
+        """Rows of words only, with ``label`` (tag ids) computed from ``feats``; rows that
+        already carry ``label`` ids are passed through."""
+        skip = set(self.task.raw.get("skip_upos") or [])
         out = []
         for number, row in enumerate(rows, start=1):
             if "label" in row or "feats" not in row:
                 out.append(row)
                 continue
-            feats = row["feats"]
-            if len(feats) != len(row["tokens"]):
+            tokens, feats = list(row["tokens"]), list(row["feats"])
+            upos = row.get("upos")
+            if len(feats) != len(tokens) or (upos is not None and len(upos) != len(tokens)):
                 raise UserError(
-                    f"task {self.task.name}: row {number} has {len(row['tokens'])} words "
+                    f"task {self.task.name}: row {number} has {len(tokens)} words "
                     f"but {len(feats)} FEATS values"
+                    + (f" and {len(upos)} UPOS tags" if upos is not None else "")
                 )
-            out.append({**row, "label": [self.tag_id(value) for value in feats]})
+            if upos is not None and skip:
+                keep = [i for i, tag in enumerate(upos) if tag not in skip]
+                tokens, feats = [tokens[i] for i in keep], [feats[i] for i in keep]
+            out.append(
+                {**row, "tokens": tokens, "feats": feats, "label": [self.tag_id(v) for v in feats]}
+            )
         return out
 
     def featurize(self, rows, tokenizer, max_length):
         return super().featurize(self._labelled(rows), tokenizer, max_length)
+
+    def finalize(self, rows, features, feature_predictions):
+        return super().finalize(self._labelled(rows), features, feature_predictions)
 
     def dev_score(self, rows, predictions) -> float:
         correct = total = 0
