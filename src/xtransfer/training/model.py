@@ -32,8 +32,19 @@ class TaskModel(nn.Module):
         self.encoder = encoder
         self.heads = nn.ModuleDict(dict(heads or {}))
 
-    def forward(self, head: str, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def forward(
+        self,
+        head: str,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        **_,
+    ):
+        # token_type_ids only for models with segment embeddings (mBERT); XLM-R gets none.
+        segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **segments
+        ).last_hidden_state
         return self.heads[head](hidden)
 
 

@@ -92,3 +92,18 @@ def pad_sequences(seqs: Sequence[Sequence[int]], pad_value: int) -> torch.Tensor
     for i, seq in enumerate(seqs):
         out[i, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
     return out
+
+
+def uses_segments(tokenizer) -> bool:
+    """BERT-style models (mBERT) embed which segment of a pair a token is in; XLM-R does not."""
+    return "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+
+
+def pad_segments(features: Sequence[dict]) -> dict[str, torch.Tensor]:
+    """``{"token_type_ids": padded}`` when the features carry segment ids, else ``{}``.
+
+    Padding positions get segment 0; the attention mask hides them anyway.
+    """
+    if not features or "token_type_ids" not in features[0]:
+        return {}
+    return {"token_type_ids": pad_sequences([f["token_type_ids"] for f in features], 0)}

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from xtransfer.tasks.formats.base import TaskFormat, pad_sequences
+from xtransfer.tasks.formats.base import TaskFormat, pad_segments, pad_sequences, uses_segments
 
 
 class ClassificationHead(nn.Module):
@@ -29,7 +29,7 @@ class ClassificationHead(nn.Module):
 
 class ClassificationFormat(TaskFormat):
     name = "classification"
-    version = 1
+    version = 2  # 2: segment ids for BERT-style tokenizers (mBERT)
 
     @property
     def labels(self) -> list[str]:
@@ -40,10 +40,14 @@ class ClassificationFormat(TaskFormat):
         first = [row["text_a"] for row in rows]
         second = [row["text_b"] for row in rows] if "text_b" in rows[0] else None
         encoded = tokenizer(first, second, truncation=True, max_length=max_length)
-        return [
+        features = [
             {"input_ids": ids, "label": row.get("label", -100), "example_index": i}
             for i, (ids, row) in enumerate(zip(encoded["input_ids"], rows, strict=True))
         ]
+        if uses_segments(tokenizer):
+            for feature, types in zip(features, encoded["token_type_ids"], strict=True):
+                feature["token_type_ids"] = types
+        return features
 
     def collate(self, features, pad_id):
         input_ids = pad_sequences([f["input_ids"] for f in features], pad_id)
@@ -51,6 +55,7 @@ class ClassificationFormat(TaskFormat):
             "input_ids": input_ids,
             "attention_mask": (input_ids != pad_id).long(),
             "labels": torch.tensor([f["label"] for f in features], dtype=torch.long),
+            **pad_segments(features),
         }
 
     def make_head(self, hidden_size, dropout):

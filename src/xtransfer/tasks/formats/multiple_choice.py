@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from xtransfer.errors import UserError
-from xtransfer.tasks.formats.base import TaskFormat, pad_sequences
+from xtransfer.tasks.formats.base import TaskFormat, pad_segments, pad_sequences, uses_segments
 
 IGNORE = -100  # cross_entropy's ignore_index: rows without a gold label
 _TOKENIZE_CHUNK = 1024  # rows per tokenizer call: bounds memory on large training sets
@@ -93,7 +93,7 @@ def feature_length(feature: Mapping[str, Any]) -> int:
 
 class MultipleChoiceFormat(TaskFormat):
     name = "multiple_choice"
-    version = 2  # 2: training batches grouped by the longest choice (was: by choice count)
+    version = 2  # 2: batches grouped by the longest choice; segment ids for mBERT
 
     @property
     def num_choices(self) -> int:
@@ -208,6 +208,9 @@ class MultipleChoiceFormat(TaskFormat):
                         "example_index": start + offset,
                     }
                 )
+                if uses_segments(tokenizer):
+                    types = encoded["token_type_ids"][offset * n : (offset + 1) * n]
+                    features[-1]["token_type_ids"] = types
         return features
 
     def collate(self, features, pad_id):
@@ -220,6 +223,9 @@ class MultipleChoiceFormat(TaskFormat):
             "input_ids": input_ids,
             "attention_mask": (input_ids != pad_id).long(),
             "labels": torch.tensor([f["label"] for f in features], dtype=torch.long),
+            **pad_segments(
+                [{"token_type_ids": t} for f in features for t in f.get("token_type_ids", ())]
+            ),
         }
 
     def feature_length(self, feature):

@@ -26,7 +26,7 @@ from torch import nn
 
 from xtransfer.errors import UserError
 from xtransfer.evaluation.metrics import squad
-from xtransfer.tasks.formats.base import TaskFormat, pad_sequences
+from xtransfer.tasks.formats.base import TaskFormat, pad_segments, pad_sequences, uses_segments
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SpanQAHead(nn.Module):
 
 class SpanQAFormat(TaskFormat):
     name = "span_qa"
-    version = 1
+    version = 2  # 2: segment ids for BERT-style tokenizers (mBERT)
 
     # The reference values of SPEC §6. They are code, not config, on purpose: they change what a
     # phase learns, so a change must bump ``version`` (part of every phase's content key).
@@ -189,6 +189,8 @@ class SpanQAFormat(TaskFormat):
                         located[example],
                     )
                 )
+                if uses_segments(tokenizer):
+                    features[-1]["token_type_ids"] = encoded["token_type_ids"][i]
         self._report(located)
         return features
 
@@ -283,6 +285,7 @@ class SpanQAFormat(TaskFormat):
                 [f["start_position"] for f in features], dtype=torch.long
             ),
             "end_positions": torch.tensor([f["end_position"] for f in features], dtype=torch.long),
+            **pad_segments(features),
         }
 
     def make_head(self, hidden_size, dropout):
