@@ -50,6 +50,10 @@ def run_hydra(
         _app()
     except (MissingConfigException, ConfigCompositionException, OverrideParseException) as err:
         raise UserError(_config_error_line(err)) from None
+    except ValueError as err:
+        if not str(err).startswith("Only one of --run"):
+            raise
+        raise UserError(f"{err} (use --cfg without -m to print a sweep's config)") from None
     except OSError as err:
         if err.errno not in _UNWRITABLE or not err.filename:
             raise
