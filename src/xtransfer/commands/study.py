@@ -70,12 +70,14 @@ def main(argv: list[str]) -> int:
         metavar="KEY=VALUE",
         help="a study option (repeatable; YAML values)",
     )
-    parser.add_argument("--options", action="store_true", help="list the study's options")
+    parser.add_argument(
+        "--options", dest="list_options", action="store_true", help="list the study's options"
+    )
     args = parser.parse_args(argv)
 
     module = load_study(args.name)
     known: dict[str, str] = dict(getattr(module, "OPTIONS", {}))
-    if args.options:
+    if args.list_options:
         print(f"options of study {args.name!r} (--set KEY=VALUE):")
         for key, text in known.items():
             print(f"  {key:<18} {text}")
