@@ -174,6 +174,23 @@ def _to_tag_id(value: Any, labels: list[str], at: str) -> int:
     return tag
 
 
+def _concat_parts(task: TaskSpec, spec: Mapping[str, Any]) -> list[tuple[TaskSpec, str]]:
+    """The (task, split) parts of a concatenated split; they must share the task's labels, since
+    their integer labels are used as they are."""
+    from xtransfer.tasks.registry import get_task
+
+    parts = []
+    for part in spec["concat"]:
+        other = get_task(part["task"])
+        if other.labels != task.labels:
+            raise UserError(
+                f"task {task.name!r}: part {other.name!r} has labels {other.labels}, "
+                f"not {task.labels}"
+            )
+        parts.append((other, part["split"]))
+    return parts
+
+
 def load_rows(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -183,6 +200,10 @@ def load_rows(
     """
     _check_language(task, lang)
     spec = _split_spec(task, split)
+    if "concat" in spec:  # one split made of other tasks' splits (ANLI+: SNLI + MNLI + ANLI)
+        return [
+            row for part in _concat_parts(task, spec) for row in load_rows(*part, lang, data_cfg)
+        ]
     source = data_cfg["source"]
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
@@ -235,6 +256,13 @@ def data_identity(
     """What determines the rows of a split: part of every phase's content key."""
     split_spec = _split_spec(task, split)
     source = data_cfg["source"]
+    if "concat" in split_spec:
+        return {
+            "concat": [
+                data_identity(other, part_split, lang, data_cfg)
+                for other, part_split in _concat_parts(task, split_spec)
+            ]
+        }
     if "file" in split_spec:  # a user task's own file, whatever data= says
         path = _task_file_path({**split_spec, "_names": task.raw.get("language_names")}, lang)
         stat = path.stat() if path.is_file() else None

@@ -87,7 +87,8 @@ def _with_user_tasks(files: tuple[tuple[str, int, int], ...]) -> dict[str, TaskS
     for file, _size, _mtime in files:
         path = Path(file)
         spec = _parse(path, parse_user_task(path))
-        if spec.name in specs:
+        # A packaged entry whose data cannot be shipped (CCGbank) is replaced by the user's.
+        if spec.name in specs and not specs[spec.name].raw.get("data_absent"):
             other = specs[spec.name].user_file or f"the packaged catalogue ({spec.name}.yaml)"
             raise UserError(f"{path}: task {spec.name!r} is already declared in {other}")
         specs[spec.name] = spec
@@ -129,4 +130,7 @@ def get_task(name: str) -> TaskSpec:
     tasks = all_tasks()
     if name not in tasks:
         raise UserError(f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}")
+    absent = tasks[name].raw.get("data_absent")
+    if absent:
+        raise UserError(" ".join(str(absent).split()))
     return tasks[name]
