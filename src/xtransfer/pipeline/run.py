@@ -34,6 +34,7 @@ from xtransfer.training.events import EventLog
 from xtransfer.training.loop import Schedule, TaskStream, steps_per_epoch, train
 from xtransfer.training.model import TaskModel, build_pretrained_encoder, load_tokenizer
 from xtransfer.training.sampling import make_schedule
+from xtransfer.training.tracking import open_event_log
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +323,15 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if cfg.model.name == "tiny" and cfg.data.name == "embedded":
         print(DEMO_LINE)
     accelerator = get_accelerator(cfg.trainer)
-    main = accelerator.is_main_process
-    events = EventLog(run_dir / "events.jsonl", enabled=main)
+    events = open_event_log(cfg, run_dir, enabled=accelerator.is_main_process)
+    try:
+        return _execute(cfg, run_dir, accelerator, events)
+    finally:
+        events.close()  # the tracker (trainer.tracker) is finished even when the run fails
+
+
+def _execute(cfg: DictConfig, run_dir: Path, accelerator, events: EventLog) -> dict[str, Any]:
+    main, results_path = accelerator.is_main_process, run_dir / RESULTS_FILE
     events.write("run_start", config=OmegaConf.to_container(cfg, resolve=True))
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
     phases = plan_phases(cfg)
@@ -353,6 +361,7 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         tmp = results_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
         tmp.replace(results_path)
+        events.write("scores", scores=scores, summary=results["summary"])
         events.write("run_done", results=str(results_path))
         print_summary(results)
         print(f"results: {results_path}")
