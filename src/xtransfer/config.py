@@ -23,13 +23,22 @@ def slug(value: str) -> str:
     return f"{tail}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def setup_name(tasks, mode: str, keep_head: bool = False) -> str:
+def setup_name(tasks, mode: str, keep_head: bool = False, languages=None) -> str:
     """Name of an intermediate setup for run directories: none, mnli, mnli+squad.multitask,
-    mnli.keep_head (the target head starts from the intermediate one)."""
+    mnli.keep_head (the target head starts from the intermediate one), mnli@de,fr (trained on
+    German and French data; English, the default, adds nothing; a text corpus such as mlm's
+    keeps its bare name)."""
     names = list(tasks or {})
     if not names:
         return "none"
-    name = "+".join(names) + ("" if mode == "single" else f".{mode}")
+    parts = []
+    for task in names:
+        node = tasks[task] if hasattr(tasks, "__getitem__") else {}
+        own = node.get("languages") if hasattr(node, "get") else None
+        langs = [str(code) for code in (own if own is not None else (languages or ["en"]))]
+        corpus = hasattr(node, "get") and node.get("corpus") is not None
+        parts.append(task if corpus or langs == ["en"] else f"{task}@{','.join(langs)}")
+    name = "+".join(parts) + ("" if mode == "single" else f".{mode}")
     return name + (".keep_head" if keep_head else "")
 
 

@@ -27,13 +27,10 @@ _seen: dict[str, str] = {}  # phase key -> "cached" | "new" across the runs of o
 _totals = {"runs": 0, "new": 0, "cached": 0, "planned": 0, "steps": 0}
 
 
-def _count_rows(cfg: DictConfig, ref) -> int:
-    from xtransfer.data.sources import load_rows
-    from xtransfer.tasks.registry import get_task
+def _count_rows(cfg: DictConfig, plan) -> int:
+    from xtransfer.data.train_data import train_rows
 
-    rows = load_rows(get_task(ref.task), ref.split, ref.lang, cfg.data)
-    cap = cfg.trainer.max_train_examples
-    return min(len(rows), int(cap)) if cap else len(rows)
+    return len(train_rows(plan, cfg.data, cfg.trainer.max_train_examples))
 
 
 def _plan(cfg: DictConfig, run_dir: Path) -> None:
@@ -57,7 +54,7 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
             status, steps = "cached", None
             _totals["cached"] += 1
         else:
-            sizes = [_count_rows(cfg, plan.train) for plan in phase.tasks]
+            sizes = [_count_rows(cfg, plan) for plan in phase.tasks]
             batch = [int(plan.settings["batch_size"]) for plan in phase.tasks]
             n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
             steps, _, probabilities = make_schedule(
@@ -70,7 +67,9 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
                 1.0 / n_stages,
             )
             status = "new: " + ", ".join(
-                f"{plan.task} {n} examples" for plan, n in zip(phase.tasks, sizes, strict=True)
+                f"{plan.task} {n} examples"
+                + ("" if plan.languages == ["en"] else f" [{','.join(plan.languages)}]")
+                for plan, n in zip(phase.tasks, sizes, strict=True)
             )
             if phase.mode == "multitask":
                 detail = "      sampler " + ", ".join(

@@ -58,6 +58,7 @@ READERS: dict[str, str] = {
     "conll_tsv": "xtransfer.data.conllu:read_conll_tsv",
     "tatoeba_pair": "xtransfer.data.tatoeba:read_tatoeba_pair",
     "xtreme_pair_tsv": "xtransfer.data.xtreme_tsv:read_xtreme_pair_tsv",
+    "xtreme_translated_tsv": "xtransfer.data.translated_tsv:read_translated_tsv",
 }
 _BY_EXTENSION = {".jsonl": "jsonl", ".tsv": "tsv", ".json": "squad_json", ".conllu": "conllu"}
 

@@ -28,8 +28,10 @@ def _split_spec(task: TaskSpec, split: str) -> dict[str, Any]:
     return splits[split]
 
 
-def _check_language(task: TaskSpec, lang: str) -> None:
-    known = {code for codes in task.languages.values() for code in codes}
+def _check_language(task: TaskSpec, lang: str, spec: Mapping[str, Any] | None = None) -> None:
+    # A split may list its own languages (translate-train data of an English-only task).
+    declared = (spec or {}).get("languages")
+    known = set(declared) if declared else {c for codes in task.languages.values() for c in codes}
     if lang not in known:
         raise UserError(
             f"task {task.name!r} has no language {lang!r} (it has: {', '.join(sorted(known))})"
@@ -53,7 +55,10 @@ def _load_embedded(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, An
     # The embedded demo data mirror the Hub repos, so they are located by the `hub` entry.
     path = _embedded_path(_source_entry(spec, "hub"), lang, data_cfg)
     if not path.is_file():
-        raise UserError(f"embedded demo data file not found: {path}")
+        raise UserError(
+            f"embedded demo data file not found: {path} (the demo has no {lang} data for "
+            f"{spec['_task']} {spec['_split']}; data=hub, xtreme_dir or local may have it)"
+        )
     return read_jsonl(path), str(path)
 
 
@@ -198,12 +203,12 @@ def load_rows(
 
     Unlabelled rows (label -1 or empty) are dropped: they cannot be trained on or scored.
     """
-    _check_language(task, lang)
     spec = _split_spec(task, split)
     if "concat" in spec:  # one split made of other tasks' splits (ANLI+: SNLI + MNLI + ANLI)
         return [
             row for part in _concat_parts(task, spec) for row in load_rows(*part, lang, data_cfg)
         ]
+    _check_language(task, lang, spec)
     source = data_cfg["source"]
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
@@ -312,3 +317,34 @@ def data_identity(
             stat.st_mtime_ns if stat else None,
         ]
     return ident
+
+
+# --- Training data in other languages ---------------------------------------------------------
+
+TRAIN_SPLITS = ("train", "translate_train")
+
+
+def split_languages(task: TaskSpec, split: str) -> list[str]:
+    """Languages a split has: its own ``languages`` list, else every language of the task."""
+    declared = _split_spec(task, split).get("languages")
+    if declared:
+        return [str(code) for code in declared]
+    return sorted({code for codes in task.languages.values() for code in codes})
+
+
+def training_split(task: TaskSpec, lang: str) -> str:
+    """The split holding ``task``'s training data in ``lang``: ``train`` where the task has the
+    language there, else ``translate_train``; an error that names the languages otherwise."""
+    splits = task.raw.get("splits") or {}
+    available: set[str] = set()
+    for split in TRAIN_SPLITS:
+        if split not in splits:
+            continue
+        languages = split_languages(task, split)
+        if lang in languages:
+            return split
+        available.update(languages)
+    raise UserError(
+        f"task {task.name!r} has no {lang} training data (training languages: "
+        f"{', '.join(sorted(available)) or 'none'})"
+    )

@@ -126,3 +126,14 @@ def evaluate_languages(
         for lang, value in per_lang.items()
     ]
     return records, detailed
+
+
+def flag_seen_languages(records: list[dict[str, Any]], seen: list[str]) -> None:
+    """Marks the score records of languages whose task data were trained on
+    (``"seen_in_training": true``): those scores are not zero-shot. Training on English alone is
+    the zero-shot setting itself (English is its source language), so nothing is marked then."""
+    if not set(seen) - {"en"}:
+        return
+    for record in records:
+        if record["lang"] in seen:
+            record["seen_in_training"] = True

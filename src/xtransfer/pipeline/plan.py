@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from xtransfer import __version__
-from xtransfer.data.sources import data_identity
+from xtransfer.data.sources import data_identity, training_split
 from xtransfer.errors import UserError
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -54,6 +54,17 @@ class TaskPlan:
     train: DataRef
     dev: DataRef | None
     settings: dict[str, Any]  # epochs, batch_size, max_length
+    # Training data in further languages, concatenated with ``train`` (intermediate.languages).
+    extra_train: list[DataRef] = field(default_factory=list)
+
+    @property
+    def train_refs(self) -> list[DataRef]:
+        return [self.train, *self.extra_train]
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages of the training data, in order."""
+        return [ref.lang for ref in self.train_refs]
 
 
 @dataclass
@@ -113,9 +124,29 @@ def _settings(node: Any) -> dict[str, Any]:
     return {k: node[k] for k in ("epochs", "batch_size", "max_length")}
 
 
-def _intermediate_plan(task: str, node: Any) -> TaskPlan:
-    get_task(task)
-    return TaskPlan(task, DataRef(task, "train"), DataRef(task, "validation"), _settings(node))
+def _languages(task: str, node: Any, inter: Any) -> list[str]:
+    """A task's training languages: intermediate.tasks.<task>.languages, else
+    intermediate.languages (default [en]); several = their data concatenated."""
+    value = node.get("languages")
+    if value is None:
+        value = inter.get("languages")
+    if value is None:
+        value = ["en"]
+    langs = [str(value)] if isinstance(value, str) else [str(code) for code in value]
+    if not langs:
+        raise UserError(f"intermediate task {task!r}: the list of training languages is empty")
+    if len(set(langs)) != len(langs):
+        raise UserError(f"intermediate task {task!r}: languages {langs} repeat a language")
+    return langs
+
+
+def _intermediate_plan(task: str, node: Any, languages: list[str]) -> TaskPlan:
+    spec = get_task(task)
+    # English is the task's `train` split; other languages come from wherever the catalogue
+    # declares them (per-language `train`, or `translate_train`), an error where none exist.
+    refs = [DataRef(task, training_split(spec, lang), lang) for lang in languages]
+    dev = DataRef(task, "validation")  # model selection stays on English dev
+    return TaskPlan(task, refs[0], dev, _settings(node), extra_train=refs[1:])
 
 
 def _budget(inter: Any) -> dict[str, Any] | None:
@@ -140,7 +171,10 @@ def intermediate_phases(cfg: DictConfig) -> list[Phase]:
         raise UserError(f"intermediate.mode must be one of {', '.join(MODES)}, not {mode!r}")
     if not tasks:
         return []
-    plans = [_intermediate_plan(name, node) for name, node in tasks.items()]
+    plans = [
+        _intermediate_plan(name, node, _languages(name, node, inter))
+        for name, node in tasks.items()
+    ]
     budget = _budget(inter)
     if mode == "single":
         if len(plans) > 1:
@@ -247,7 +281,7 @@ def _phase_seed(phase: Phase, cfg: DictConfig) -> int:
 
 def _task_payload(plan: TaskPlan, cfg: DictConfig) -> dict[str, Any]:
     fmt = get_format(get_task(plan.task).format)
-    refs = [plan.train] + ([plan.dev] if plan.dev else [])
+    refs = plan.train_refs + ([plan.dev] if plan.dev else [])
     return {
         # The head (format + label space), not the target's name: XQuAD and MLQA, both
         # trained on SQuAD, share one target phase.

@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from xtransfer import __version__
 from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
+from xtransfer.data.train_data import train_rows as load_train_rows
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import evaluate_languages
+from xtransfer.evaluation.zero_shot import evaluate_languages, flag_seen_languages
 from xtransfer.pipeline.cache import PhaseCache
 from xtransfer.pipeline.plan import Phase, TaskPlan, plan_phases
 from xtransfer.reporting.console import language_table
@@ -61,10 +62,6 @@ def get_accelerator(trainer_cfg: DictConfig):
     return _accelerator
 
 
-def _limit(rows: list, cap: int | None) -> list:
-    return rows[: int(cap)] if cap else rows
-
-
 def feature_cache_dir(cfg: DictConfig) -> Path | None:
     """Where tokenised data are cached (``feature_cache: true``), or None."""
     return Path(cfg.cache_dir) / "features" if cfg.get("feature_cache", True) else None
@@ -75,10 +72,8 @@ def _stream(plan: TaskPlan, cfg: DictConfig, tokenizer) -> TaskStream:
     fmt = get_format(task.format)(task)
     max_len = int(plan.settings["max_length"])
     cache = feature_cache_dir(cfg)
-    train_rows = _limit(
-        load_rows(get_task(plan.train.task), plan.train.split, plan.train.lang, cfg.data),
-        cfg.trainer.max_train_examples,
-    )
+    # Every training language's rows, concatenated (capped per language).
+    train_rows = load_train_rows(plan, cfg.data, cfg.trainer.max_train_examples)
     dev = None
     if plan.dev is not None:
         dev_rows = load_rows(get_task(plan.dev.task), plan.dev.split, plan.dev.lang, cfg.data)
@@ -220,6 +215,7 @@ def run_phases(
         record: dict[str, Any] = {"name": phase.name}
         if phase.name == "intermediate":
             record.update(tasks=phase.task_names, mode=phase.mode)
+            record["languages"] = {plan.task: plan.languages for plan in phase.tasks}
             if phase.stage is not None:
                 record["stage"] = phase.stage
             if phase.mode == "multitask":
@@ -234,6 +230,7 @@ def run_phases(
             record["task"] = phase.task
             if phase.head_from is not None:
                 record["head_from"] = phase.head_from
+            record["languages"] = phase.tasks[0].languages
         record.update(
             key=phase.key,
             seed=phase.seed,
@@ -247,6 +244,20 @@ def run_phases(
         parent_dir = slot.final
     assert parent_dir is not None
     return records, parent_dir
+
+
+def seen_languages(phases: list[Phase]) -> list[str]:
+    """Every language whose labelled task data a phase trained on (masked-LM text is not task
+    data and does not count), sorted."""
+    return sorted(
+        {
+            lang
+            for phase in phases
+            for plan in phase.tasks
+            if getattr(get_format(get_task(plan.task).format), "labelled", True)
+            for lang in plan.languages
+        }
+    )
 
 
 def load_for_evaluation(checkpoint: Path, task_name: str, cfg: DictConfig) -> TaskModel:
@@ -339,6 +350,8 @@ def _execute(cfg: DictConfig, run_dir: Path, accelerator, events: EventLog) -> d
         run_phases(cfg, phases, tokenizer, accelerator, events) if phases else ([], None)
     )
     scores, detailed = evaluate_checkpoint(cfg, final_ckpt, run_dir, tokenizer, accelerator, events)
+    seen = seen_languages(phases)
+    flag_seen_languages(scores, seen)
     results = {
         "xtransfer_version": __version__,
         "model": str(cfg.model.pretrained or cfg.model.name),
@@ -349,6 +362,8 @@ def _execute(cfg: DictConfig, run_dir: Path, accelerator, events: EventLog) -> d
         "intermediate": cfg.intermediate.name,
         "target": cfg.target.name,
         "phases": phase_records,
+        # Languages of the labelled training data of every phase (not MLM text).
+        "languages_seen_in_training": seen,
         "scores": scores,
         "summary": {
             cfg.target.task: {
