@@ -55,7 +55,7 @@ define study
 	$(VENV)/bin/xtransfer study $(1) $(STUDY_ROOT)/$(1) --out $(STUDY_ROOT)/$(1)/report $(3)
 endef
 
-.PHONY: studies study-sequential study-data-volume study-alignment
+.PHONY: studies study-sequential study-data-volume study-morphology study-multimodal study-alignment
 
 studies: study-sequential study-data-volume study-morphology study-multimodal study-alignment
 
@@ -64,6 +64,12 @@ study-sequential: setup          ## single vs multi-task vs sequential, same exa
 
 study-data-volume: setup         ## zero-shot gain vs CC-100 size per language (correlations + scatter)
 	$(call study,data-volume,data_volume)
+
+study-morphology: setup          ## FEATS vs POS-only vs no intermediate; agglutinative group vs rest
+	$(call study,morphology,morphology)
+
+study-multimodal: setup          ## image-text contrastive intermediate task vs text-only (XNLI, XCOPA)
+	$(call study,multimodal,multimodal)
 
 study-alignment: setup           ## English vs translated vs mixed intermediate data; per-layer alignment
 	$(call study,alignment,alignment)

@@ -57,6 +57,7 @@ READERS: dict[str, str] = {
     "conllu": "xtransfer.data.conllu:read_conllu",
     "conll_tsv": "xtransfer.data.conllu:read_conll_tsv",
     "tatoeba_pair": "xtransfer.data.tatoeba:read_tatoeba_pair",
+    "captions": "xtransfer.data.captions:read_captions",
     "xtreme_pair_tsv": "xtransfer.data.xtreme_tsv:read_xtreme_pair_tsv",
     "xtreme_translated_tsv": "xtransfer.data.translated_tsv:read_translated_tsv",
 }

@@ -1,0 +1,309 @@
+"""Study 4: image-text alignment as an intermediate task, against text-only intermediate training.
+
+Setups (the arms of experiment/study_multimodal_arms/): ``none`` (no intermediate phase),
+``captions`` (the contrastive caption <-> image-vector task alone), ``mnli`` (text only) and
+``captions+mnli.multitask`` (both, one encoder, a head each). Targets: multilingual reasoning,
+XNLI and XCOPA, scored zero-shot on every language.
+
+A setup is classified by the formats of its tasks (catalogue): *image-text* when every task is
+of format ``image_text``, *text* when none is, *image-text + text* when both kinds are mixed.
+For each (target, setup): the target's average over its languages per run (the run summary's
+``avg_metric``), then mean ± sample standard deviation over seeds; gains are differences of
+those means against ``none`` and against the text-only reference (default ``mnli``). The
+intermediate phase's own English dev score (its best model-selection score: caption->image
+retrieval accuracy for ``captions``) is reported beside it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from xtransfer.errors import UserError
+from xtransfer.studies.common import (
+    Run,
+    Study,
+    collect_runs,
+    csv_table,
+    fmt_mean_std,
+    pyplot,
+    save_figure,
+    write_table,
+)
+
+PREFERRED_ORDER = ["none", "mnli", "captions", "captions+mnli.multitask"]
+KIND_COLOURS = {
+    "none": "#7f7f7f",
+    "text": "#1f77b4",
+    "image-text": "#ff7f0e",
+    "image-text + text": "#2ca02c",
+}
+
+OPTIONS = {
+    "baseline": "the no-intermediate setup (default: none)",
+    "text_only": "the text-only reference setup (default: mnli)",
+    "setups": "setups to show (list; default: all found)",
+}
+
+
+def setup_tasks(setup: str) -> list[str]:
+    """The task names of a setup name: ``captions+mnli.multitask`` -> [captions, mnli];
+    ``mnli@de`` -> [mnli]."""
+    if setup == "none":
+        return []
+    head = setup.split(".", 1)[0]
+    return [part.split("@", 1)[0] for part in head.split("+") if part]
+
+
+def setup_kind(setup: str) -> str:
+    """none | text | image-text | image-text + text, from the tasks' catalogue formats."""
+    from xtransfer.tasks.registry import all_tasks
+
+    tasks = setup_tasks(setup)
+    if not tasks:
+        return "none"
+    catalogue = all_tasks()
+    image = [t for t in tasks if t in catalogue and catalogue[t].format == "image_text"]
+    if not image:
+        return "text"
+    return "image-text" if len(image) == len(tasks) else "image-text + text"
+
+
+def summarise(runs: list[Run], baseline: str = "none", text_only: str = "mnli") -> list[dict]:
+    """Per (model, data, target, setup): seed averages, their mean, std, and the gains."""
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    dev: dict[tuple, list[float]] = defaultdict(list)
+    for run in runs:
+        for task in run.tasks:
+            value = run.headline(task)
+            if value is None:
+                continue
+            key = (run.model, run.data, task, run.intermediate)
+            acc[key].append(value)
+            phases = run.phases("intermediate")
+            if phases and phases[-1].get("best_dev") is not None:
+                dev[key].append(float(phases[-1]["best_dev"]))
+    out = []
+    for key, values in acc.items():
+        model, data, task, setup = key
+        out.append(
+            {
+                "model": model,
+                "data": data,
+                "task": task,
+                "setup": setup,
+                "kind": setup_kind(setup),
+                "seeds": values,
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else None,
+                "intermediate_dev": statistics.fmean(dev[key]) if dev.get(key) else None,
+            }
+        )
+    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in out}
+    for e in out:
+        for name, ref in (("gain_vs_none", baseline), ("gain_vs_text", text_only)):
+            other = index.get((e["model"], e["data"], e["task"], ref))
+            e[name] = e["mean"] - other["mean"] if other is not None else None
+    return out
+
+
+def _order(setups: set[str], wanted: list[str] | None, baseline: str, text_only: str):
+    if wanted:
+        return [s for s in wanted if s in setups]
+    preferred = [baseline, text_only] + [s for s in PREFERRED_ORDER if s not in (baseline,)]
+    preferred = list(dict.fromkeys(preferred))
+    return [s for s in preferred if s in setups] + sorted(setups - set(preferred))
+
+
+def _as_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
+    return [str(v) for v in value]
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.2f}"
+
+
+def _r(value: float | None) -> Any:
+    return "" if value is None else round(float(value), 4)
+
+
+def analyse(
+    runs_dir: Path,
+    out_dir: Path,
+    baseline: str = "none",
+    text_only: str = "mnli",
+    setups: list[str] | str | None = None,
+) -> dict[str, Any]:
+    out_dir = Path(out_dir)
+    runs = collect_runs(runs_dir)
+    summary = summarise(runs, baseline, text_only)
+    order = _order({e["setup"] for e in summary}, _as_list(setups), baseline, text_only)
+    if not order:
+        raise UserError(f"none of the setups {setups} has runs under {runs_dir}")
+    tasks = sorted({e["task"] for e in summary})
+    pairs = sorted({(e["model"], e["data"]) for e in summary})
+    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
+
+    header = ["setup", "kind", "intermediate dev"]
+    for task in tasks:
+        header += [f"{task}", f"{task} Δ {baseline}", f"{task} Δ {text_only}"]
+    header += ["mean over targets"]
+    csv_header = ["model", "data", "setup", "kind", "target", "seeds", "mean", "std"]
+    csv_header += ["gain_vs_none", "gain_vs_text", "intermediate_dev"]
+    rows, csv_rows = [], []
+    for model, data in pairs:
+        for setup in order:
+            entries = [index.get((model, data, task, setup)) for task in tasks]
+            if not any(entries):
+                continue
+            present = [e for e in entries if e is not None]
+            label = f"{setup} ({model}/{data})" if len(pairs) > 1 else setup
+            devs = [e["intermediate_dev"] for e in present if e["intermediate_dev"] is not None]
+            row = [label, present[0]["kind"], f"{statistics.fmean(devs):.1f}" if devs else "–"]
+            for e in entries:
+                if e is None:
+                    row += ["–", "–", "–"]
+                    continue
+                row += [
+                    fmt_mean_std(e["seeds"], 2),
+                    "" if setup == baseline else _signed(e["gain_vs_none"]),
+                    "" if setup == text_only else _signed(e["gain_vs_text"]),
+                ]
+                csv_rows.append(
+                    [
+                        model,
+                        data,
+                        setup,
+                        e["kind"],
+                        e["task"],
+                        len(e["seeds"]),
+                        _r(e["mean"]),
+                        _r(e["std"]),
+                        _r(e["gain_vs_none"]),
+                        _r(e["gain_vs_text"]),
+                        _r(e["intermediate_dev"]),
+                    ]
+                )
+            complete = all(e is not None for e in entries)
+            row.append(f"{statistics.fmean(e['mean'] for e in present):.2f}" if complete else "–")
+            rows.append(row)
+    seeds = sorted({len(e["seeds"]) for e in summary})
+    notes = [
+        "Scores: each target's average over its languages (accuracy), mean ± sample std over "
+        f"seeds ({'/'.join(map(str, seeds))} per cell); Δ = difference of means against "
+        f"{baseline} (no intermediate training) and against {text_only} (text-only "
+        "intermediate training). Intermediate dev: the intermediate phase's best English dev "
+        "score (caption→image retrieval accuracy for captions; for a multi-task phase, the "
+        "mean of its tasks' scores).",
+        "Kinds: image-text = only image_text tasks (contrastive caption ↔ image-vector loss, "
+        "no vision model), text = only text tasks, image-text + text = both in one phase.",
+    ]
+    study = Study("multimodal", out_dir)
+    study.tables = write_table(
+        out_dir,
+        header,
+        rows,
+        title="Multimodal intermediate training: image-text vs text-only",
+        notes=notes,
+        csv_header=csv_header,
+        csv_rows=csv_rows,
+    )
+    study.tables.append(_per_language(out_dir, runs))
+    study.figures = _bars(summary, order, tasks, baseline, out_dir)
+    study.notes = [f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"]
+    study.data = {"summary": summary}
+    return study.as_dict()
+
+
+def _per_language(out_dir: Path, runs: list[Run]) -> Path:
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    for run in runs:
+        for task in run.tasks:
+            for lang, value in run.lang_scores(task).items():
+                acc[(run.model, run.data, task, run.intermediate, lang)].append(value)
+    rows = [[*key, _r(statistics.fmean(v)), len(v)] for key, v in sorted(acc.items())]
+    path = out_dir / "per_language.csv"
+    header = ["model", "data", "target", "setup", "lang", "mean", "seeds"]
+    path.write_text(csv_table(header, rows), "utf-8")
+    return path
+
+
+def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
+    """target_scores: per target, one bar per setup (colour = kind, error bar = seed std),
+    with the gain over the baseline written above each bar."""
+    plt = pyplot()
+    from matplotlib.patches import Patch
+
+    pairs = sorted({(e["model"], e["data"]) for e in summary})
+    figures: list[Path] = []
+    for model, data in pairs:
+        fig, axes = plt.subplots(
+            1, len(tasks), figsize=(4.6 * len(tasks) + 0.8, 4.6), squeeze=False
+        )
+        kinds_seen: list[str] = []
+        for ax, task in zip(axes[0], tasks, strict=True):
+            entries = [
+                next(
+                    (
+                        e
+                        for e in summary
+                        if (e["model"], e["data"], e["task"], e["setup"]) == (model, data, task, s)
+                    ),
+                    None,
+                )
+                for s in order
+            ]
+            shown = [e for e in entries if e is not None]
+            xs = list(range(len(shown)))
+            colours = [KIND_COLOURS.get(e["kind"], "#9467bd") for e in shown]
+            bars = ax.bar(
+                xs,
+                [e["mean"] for e in shown],
+                0.7,
+                yerr=[e["std"] or 0.0 for e in shown],
+                capsize=4,
+                color=colours,
+            )
+            labels = [
+                f"{e['mean']:.1f}"
+                + (
+                    ""
+                    if e["setup"] == baseline or e["gain_vs_none"] is None
+                    else f"\n({e['gain_vs_none']:+.1f})"
+                )
+                for e in shown
+            ]
+            ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
+            ax.set_xticks(xs, [_short(e["setup"]) for e in shown], rotation=20, ha="right")
+            ax.set_title(f"{task}: zero-shot average", fontsize=10)
+            ax.set_ylabel("accuracy (mean over languages, seeds)")
+            top = max(e["mean"] + (e["std"] or 0.0) for e in shown)
+            low = min(e["mean"] - (e["std"] or 0.0) for e in shown)
+            ax.set_ylim(max(0.0, low - 12), top + 9)
+            ax.grid(axis="y", alpha=0.3)
+            kinds_seen += [e["kind"] for e in shown if e["kind"] not in kinds_seen]
+        handles = [Patch(color=KIND_COLOURS.get(k, "#9467bd"), label=k) for k in kinds_seen]
+        fig.legend(
+            handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False
+        )
+        fig.suptitle(
+            f"Multimodal study: image-text vs text-only intermediate training ({model}, {data})\n"
+            f"(in brackets: gain over {baseline}; error bars: std over seeds)",
+            fontsize=10,
+        )
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        stem = "target_scores" + (f"_{model}_{data}" if len(pairs) > 1 else "")
+        figures += save_figure(fig, out_dir, stem)
+    return figures
+
+
+def _short(setup: str) -> str:
+    """Axis label: ``captions+mnli.multitask`` -> ``captions + mnli (multitask)``."""
+    head, _, mode = setup.partition(".")
+    return " + ".join(head.split("+")) + (f" ({mode})" if mode else "")
