@@ -76,3 +76,39 @@ study-alignment: setup           ## English vs translated vs mixed intermediate 
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache
+
+# ---- paper tables (issue 6): sweep, then `xtransfer table` writes table.md/.csv and heatmaps ----
+# `make table-NAME` runs at demo scale (tiny model, embedded data, offline, minutes on 2 cores);
+# `make table-NAME SCALE=paper` the paper's grid with XLM-R large, Hub data and the X-STILTs
+# recipe. Sweeps: src/xtransfer/conf/experiment/table_NAME[_paper].yaml. Outputs:
+# $(TABLE_ROOT)/NAME/{runs,table.md,table.csv,heatmap.png,heatmap.pdf}; one phase cache for all
+# tables ($(TABLE_ROOT)/cache), so the rows the tables share are trained once.
+TABLE_ROOT ?= outputs/tables$(if $(filter paper,$(SCALE)),/paper)
+TABLE_PAPER_ARGS := model=xlmr-large data=hub trainer=xstilts
+# $(call paper_table,NAME,EXTRA RUN FOLDERS FOR THE GRID,EXTRA TABLE ARGS)
+define paper_table
+	$(if $(filter demo paper,$(SCALE)),,$(error SCALE must be demo or paper, not $(SCALE)))
+	$(VENV)/bin/xtransfer train -m +experiment=table_$(1)$(if $(filter paper,$(SCALE)),_paper) \
+	    output_root=$(TABLE_ROOT)/$(1) cache_dir=$(TABLE_ROOT)/cache \
+	    $(if $(filter paper,$(SCALE)),$(TABLE_PAPER_ARGS))
+	$(VENV)/bin/xtransfer table $(TABLE_ROOT)/$(1)/runs $(2) $(3) \
+	    --output $(TABLE_ROOT)/$(1)/table.md --figure $(TABLE_ROOT)/$(1)/heatmap.png
+	$(VENV)/bin/xtransfer table $(TABLE_ROOT)/$(1)/runs $(2) $(3) --format csv \
+	    --output $(TABLE_ROOT)/$(1)/table.csv --figure $(TABLE_ROOT)/$(1)/heatmap.pdf > /dev/null
+endef
+
+.PHONY: tables table-main table-multitask table-mlm table-translated
+
+tables: table-main table-multitask table-mlm table-translated
+
+table-main: setup                ## intermediate x target grid against no intermediate task
+	$(call paper_table,main,,$(if $(filter paper,$(SCALE)),--reference xlmr-large))
+
+table-multitask: table-main      ## multi-task intermediate training beside the single-task rows
+	$(call paper_table,multitask,$(TABLE_ROOT)/main/runs)
+
+table-mlm: table-main            ## continued-MLM control: intermediate task + masked LM
+	$(call paper_table,mlm,$(TABLE_ROOT)/main/runs)
+
+table-translated: table-main     ## translated (non-English) intermediate data vs English
+	$(call paper_table,translated,$(TABLE_ROOT)/main/runs)
