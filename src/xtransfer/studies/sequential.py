@@ -230,6 +230,12 @@ def _figure(arms: dict, order: list[str], targets: list[str], out_dir: Path) -> 
     ax.set_xticks(range(len(columns)), columns)
     ax.set_ylabel("zero-shot score (avg over languages)")
     ax.set_title("Intermediate training: single vs multi-task vs sequential (same budget)")
-    ax.legend(fontsize=7, ncol=2, loc="lower right", framealpha=0.85)
+    ax.legend(
+        fontsize=8,
+        ncol=min(3, len(order)),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        frameon=False,
+    )
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, out_dir, "scores")
