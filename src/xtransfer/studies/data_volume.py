@@ -323,7 +323,7 @@ def _scatter(sized, groups, results, out_dir: Path, baseline: str) -> list[Path]
                 )
             _fit_line(ax, xs, ys)
             ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-            ax.set_xscale("log")
+            _log_axis(ax, xs)
             stats = results["/".join((model, data, setup, task))]
             ax.set_title(
                 f"{task}: r = {stats['pearson'].fmt()}\nρ = {stats['spearman'].fmt()}", fontsize=9
@@ -359,3 +359,18 @@ def _fit_line(ax, xs: list[float], ys: list[float]) -> None:
         label=f"fit: {slope:+.2f} per ×10",
     )
     ax.legend(fontsize=7, loc="best")
+
+
+def _log_axis(ax, xs: list[float]) -> None:
+    """Log x axis with plain-number ticks (0.3, 1, 3, 10, ...) covering the data."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    lo, hi = min(xs) / 1.5, max(xs) * 1.5
+    ax.set_xlim(lo, hi)
+    ticks = [m * 10.0**e for e in range(-2, 4) for m in (1, 3) if lo <= m * 10.0**e <= hi]
+    if len(ticks) < 3:  # a narrow range (e.g. PAWS-X's big languages): denser ticks
+        ticks = [m * 10.0**e for e in range(-2, 4) for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
