@@ -132,7 +132,12 @@ def summarise(records: list[dict[str, Any]], baseline: str = "none") -> list[dic
     for entry in out:
         base = by_key.get((entry["model"], entry["data"], entry["task"], baseline))
         for group in GROUPS:
-            have = entry[group] is not None and base is not None and base[group] is not None
+            have = (
+                entry["setup"] != baseline
+                and entry[group] is not None
+                and base is not None
+                and base[group] is not None
+            )
             entry[f"{group}_gain"] = entry[group] - base[group] if have else None
         entry["gap"] = (
             entry["agglutinative"] - entry["rest"]

@@ -105,7 +105,8 @@ def summarise(runs: list[Run], baseline: str = "none", text_only: str = "mnli") 
     for e in out:
         for name, ref in (("gain_vs_none", baseline), ("gain_vs_text", text_only)):
             other = index.get((e["model"], e["data"], e["task"], ref))
-            e[name] = e["mean"] - other["mean"] if other is not None else None
+            useful = other is not None and e["setup"] != ref
+            e[name] = e["mean"] - other["mean"] if useful else None
     return out
 
 
