@@ -263,3 +263,16 @@ def test_tsv_inline_vectors_are_parsed(fmt, tokenizer):
     vector = " ".join(["0.5"] * fmt.vector_dim)
     features = fmt.featurize([{"text": "pens at home", "vector": vector}], tokenizer, 32)
     assert features[0]["vector"] == [0.5] * fmt.vector_dim
+
+
+def test_keep_head_never_carries_the_caption_head_into_a_target(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "xtransfer", "plan", "intermediate=captions", "target=xnli",
+         "keep_head=true", f"output_root={tmp_path}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "matches no head of the last intermediate phase (captions: image_text)" in done.stderr
