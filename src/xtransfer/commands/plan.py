@@ -72,9 +72,10 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
                 for plan, n in zip(phase.tasks, sizes, strict=True)
             )
             if phase.mode == "multitask":
+                rates = (phase.sampler or {}).get("rates") or [None] * len(phase.tasks)
                 detail = "      sampler " + ", ".join(
-                    f"{plan.task} p={p:.3f}"
-                    for plan, p in zip(phase.tasks, probabilities, strict=True)
+                    f"{plan.task} p={p:.3f}" + (" (mixing rate)" if rate is not None else "")
+                    for plan, p, rate in zip(phase.tasks, probabilities, rates, strict=True)
                 )
             _totals["new"] += 1
             _totals["steps"] += steps

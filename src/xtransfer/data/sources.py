@@ -348,3 +348,147 @@ def training_split(task: TaskSpec, lang: str) -> str:
         f"task {task.name!r} has no {lang} training data (training languages: "
         f"{', '.join(sorted(available)) or 'none'})"
     )
+
+
+# --- Plain text corpora (masked-LM co-training) -----------------------------------------------
+
+CORPUS_SOURCES = ("embedded", "local", "hub")
+
+
+def _demo_text_dir() -> Path:
+    from xtransfer.config import asset_path
+
+    return Path(asset_path("demo")) / "text"
+
+
+def resolve_corpus(
+    task: str, corpus: Mapping[str, Any] | None, data_cfg: Mapping[str, Any], languages: list[str]
+) -> dict[str, Any]:
+    """The corpus settings of a text task with ``source: auto`` made concrete, checked for every
+    language before any training (a missing file is one clear error)."""
+    if not corpus:
+        raise UserError(
+            f"intermediate task {task!r} reads plain text: it needs "
+            f"intermediate.tasks.{task}.corpus (see conf/intermediate/{task}.yaml)"
+        )
+    settings = dict(corpus)
+    source = str(settings.get("source") or "auto")
+    if source == "auto":
+        if settings.get("path"):
+            source = "local"
+        elif data_cfg.get("source") in ("embedded", "hub"):
+            source = str(data_cfg["source"])
+        else:
+            raise UserError(
+                f"{task} corpus: with data={data_cfg.get('source')}, set "
+                f"intermediate.tasks.{task}.corpus.path=/dir/{{lang}}.txt (or corpus.source=hub)"
+            )
+    if source not in CORPUS_SOURCES:
+        raise UserError(
+            f"{task} corpus.source must be auto or one of {', '.join(CORPUS_SOURCES)}, "
+            f"not {source!r}"
+        )
+    settings["source"] = source
+    if source == "local" and not settings.get("path"):
+        raise UserError(f"{task} corpus.source=local needs corpus.path=/dir/{{lang}}.txt")
+    for lang in languages:
+        if source in ("embedded", "local"):
+            path = _text_path(settings, lang)
+            if not path.is_file():
+                if source == "embedded":
+                    have = sorted(p.stem for p in _demo_text_dir().glob("*.txt"))
+                    raise UserError(
+                        f"{task} corpus: the embedded demo text has no {lang} "
+                        f"(it has: {', '.join(have)})"
+                    )
+                raise UserError(
+                    f"{task} corpus file not found: {path} "
+                    f"(intermediate.tasks.{task}.corpus.path={settings['path']})"
+                )
+    if source == "hub" and data_cfg.get("mirror"):
+        settings["mirror"] = str(data_cfg["mirror"])
+    return settings
+
+
+def _text_path(corpus: Mapping[str, Any], lang: str) -> Path:
+    if corpus["source"] == "embedded":
+        return _demo_text_dir() / f"{lang}.txt"
+    return Path(_expand(corpus["path"], lang, None))
+
+
+def _lines(texts, limit: int | None) -> list[str]:
+    lines: list[str] = []
+    for text in texts:
+        for line in str(text).splitlines():
+            line = line.strip()
+            if line:
+                lines.append(line)
+                if limit and len(lines) >= limit:
+                    return lines
+    return lines
+
+
+def load_text(corpus: Mapping[str, Any], lang: str) -> list[dict[str, str]]:
+    """Rows ``{"text": line}`` of a resolved corpus in ``lang`` (non-empty lines, at most
+    ``max_lines``)."""
+    limit = int(corpus["max_lines"]) if corpus.get("max_lines") else None
+    if corpus["source"] in ("embedded", "local"):
+        path = _text_path(corpus, lang)
+        with path.open(encoding="utf-8") as handle:
+            lines = _lines(handle, limit)
+        where = str(path)
+    else:
+        lines, where = _hub_text(corpus, lang, limit)
+    if not lines:
+        raise UserError(f"{where}: no {lang} text")
+    return [{"text": line} for line in lines]
+
+
+def _hub_text(corpus: Mapping[str, Any], lang: str, limit: int | None) -> tuple[list[str], str]:
+    import datasets
+
+    hub = corpus.get("hub") or {}
+    if not hub.get("path"):
+        raise UserError("corpus.source=hub needs corpus.hub.path (a Hub dataset id)")
+    mirror = corpus.get("mirror")
+    location = str(Path(mirror) / hub["path"]) if mirror else str(hub["path"])
+    name = _expand(hub["name"], lang, None) if hub.get("name") else None
+    where = f"{location} (config {name}, split {hub.get('split', 'train')})"
+    try:
+        # Streaming: a Wikipedia or CC-100 subset is read up to max_lines, never downloaded whole.
+        dataset = datasets.load_dataset(
+            location,
+            name,
+            split=hub.get("split", "train"),
+            revision=hub.get("revision"),
+            streaming=True,
+        )
+        column = hub.get("column", "text")
+        lines = _lines((row[column] for row in dataset), limit)
+    except Exception as err:  # the network, the Hub and datasets raise many unrelated types
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise UserError(
+            f"could not read the text corpus {where}: {type(err).__name__}: {first_line[:300]}. "
+            "Offline, use the embedded demo text or corpus.path=/dir/{lang}.txt."
+        ) from None
+    return lines, where
+
+
+def text_identity(corpus: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """What determines a corpus's rows in ``lang``: part of the phase key."""
+    ident: dict[str, Any] = {
+        "source": corpus["source"],
+        "lang": lang,
+        "max_lines": corpus.get("max_lines"),
+    }
+    if corpus["source"] in ("embedded", "local"):
+        path = _text_path(corpus, lang)
+        ident["sha256"] = (
+            hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+        )
+        if corpus["source"] == "local":
+            ident["path"] = str(path.resolve())
+    else:
+        ident["hub"] = dict(corpus.get("hub") or {})
+        ident["mirror"] = corpus.get("mirror")
+    return ident

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xtransfer.data.sources import load_rows
+from xtransfer.data.sources import load_rows, load_text
 from xtransfer.tasks.registry import get_task
 
 
@@ -16,7 +16,11 @@ def train_rows(plan: Any, data_cfg: Any, cap: int | None = None) -> list[dict[st
     """Rows of ``plan.train_refs`` (a ``TaskPlan``) in order; ``cap`` (trainer.max_train_examples)
     applies to each language, so a capped mixed-language run keeps every language."""
     rows: list[dict[str, Any]] = []
+    corpus = getattr(plan, "corpus", None)
     for ref in plan.train_refs:
-        part = load_rows(get_task(ref.task), ref.split, ref.lang, data_cfg)
+        if corpus is not None:  # plain text (mlm), from the task's own corpus settings
+            part = load_text(corpus, ref.lang)
+        else:
+            part = load_rows(get_task(ref.task), ref.split, ref.lang, data_cfg)
         rows.extend(part[: int(cap)] if cap else part)
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from xtransfer import __version__
-from xtransfer.data.sources import data_identity, training_split
+from xtransfer.data.sources import data_identity, resolve_corpus, text_identity, training_split
 from xtransfer.errors import UserError
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -56,6 +56,8 @@ class TaskPlan:
     settings: dict[str, Any]  # epochs, batch_size, max_length
     # Training data in further languages, concatenated with ``train`` (intermediate.languages).
     extra_train: list[DataRef] = field(default_factory=list)
+    # Plain-text tasks (mlm): where the text comes from (resolved corpus settings), not `data=`.
+    corpus: dict[str, Any] | None = None
 
     @property
     def train_refs(self) -> list[DataRef]:
@@ -140,8 +142,21 @@ def _languages(task: str, node: Any, inter: Any) -> list[str]:
     return langs
 
 
-def _intermediate_plan(task: str, node: Any, languages: list[str]) -> TaskPlan:
+def _intermediate_plan(task: str, node: Any, languages: list[str], cfg: Any = None) -> TaskPlan:
     spec = get_task(task)
+    if spec.raw.get("text_corpus"):  # masked-LM text: one corpus per language, no dev set
+        corpus = node.get("corpus")
+        corpus = OmegaConf.to_container(corpus, resolve=True) if corpus is not None else None
+        refs = [DataRef(task, "train", lang) for lang in languages]
+        data_cfg = cfg.data if cfg is not None else {}
+        return TaskPlan(
+            task,
+            refs[0],
+            None,
+            _settings(node),
+            extra_train=refs[1:],
+            corpus=resolve_corpus(task, corpus, data_cfg, languages),
+        )
     # English is the task's `train` split; other languages come from wherever the catalogue
     # declares them (per-language `train`, or `translate_train`), an error where none exist.
     refs = [DataRef(task, training_split(spec, lang), lang) for lang in languages]
@@ -172,7 +187,7 @@ def intermediate_phases(cfg: DictConfig) -> list[Phase]:
     if not tasks:
         return []
     plans = [
-        _intermediate_plan(name, node, _languages(name, node, inter))
+        _intermediate_plan(name, node, _languages(name, node, inter), cfg)
         for name, node in tasks.items()
     ]
     budget = _budget(inter)
@@ -185,6 +200,10 @@ def intermediate_phases(cfg: DictConfig) -> list[Phase]:
         return [Phase("intermediate", "single", plans, budget=budget)]
     if mode == "multitask":
         sampler = OmegaConf.to_container(inter.sampler, resolve=True)
+        # Tasks with a fixed mixing rate (mlm's `rate`): part of the sampler, and of the key.
+        rates = [node.get("rate") for node in tasks.values()]
+        if any(rate is not None for rate in rates):
+            sampler["rates"] = [None if r is None else float(r) for r in rates]
         # Validates kind, temperature and weights against the task list before any training.
         task_probabilities([1] * len(plans), sampler)
         return [Phase("intermediate", "multitask", plans, sampler=sampler, budget=budget)]
@@ -281,6 +300,16 @@ def _phase_seed(phase: Phase, cfg: DictConfig) -> int:
 
 def _task_payload(plan: TaskPlan, cfg: DictConfig) -> dict[str, Any]:
     fmt = get_format(get_task(plan.task).format)
+    if plan.corpus is not None:
+        return {
+            "head": fmt(get_task(plan.task)).head_signature(),
+            "format": {"name": fmt.name, "version": fmt.version},
+            "data": [
+                {"ref": vars(ref), "source": text_identity(plan.corpus, ref.lang)}
+                for ref in plan.train_refs
+            ],
+            "settings": plan.settings,
+        }
     refs = plan.train_refs + ([plan.dev] if plan.dev else [])
     return {
         # The head (format + label space), not the target's name: XQuAD and MLQA, both

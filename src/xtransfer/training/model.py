@@ -31,6 +31,10 @@ class TaskModel(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.heads = nn.ModuleDict(dict(heads or {}))
+        for module in self.heads.values():
+            # Heads that reuse encoder weights (the masked-LM decoder = the input embeddings).
+            if hasattr(module, "tie_to"):
+                module.tie_to(encoder)
 
     def forward(
         self,
@@ -38,14 +42,18 @@ class TaskModel(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
-        **_,
+        **batch,
     ):
         # token_type_ids only for models with segment embeddings (mBERT); XLM-R gets none.
         segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, **segments
         ).last_hidden_state
-        return self.heads[head](hidden)
+        module = self.heads[head]
+        # A head that needs more of the batch (the masked-LM head scores masked positions only).
+        if getattr(module, "takes_batch", False):
+            return module(hidden, **batch)
+        return module(hidden)
 
 
 def _silence_transformers() -> None:

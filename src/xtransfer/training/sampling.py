@@ -10,6 +10,7 @@ The task of step s is a pure function of (seed, s), so a resumed run draws the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,40 @@ KINDS = ("proportional", "temperature", "uniform", "fixed")
 
 
 def task_probabilities(sizes: Sequence[int], sampler: Mapping[str, Any]) -> list[float]:
+    """Per-task probabilities. ``sampler["rates"]`` (one entry per task, None = sampled) gives
+    some tasks a fixed probability (mlm's mixing rate); the others share the rest by ``kind``."""
+    rates = sampler.get("rates")
+    if rates and any(r is not None for r in rates):
+        return _with_fixed_rates(sizes, sampler, list(rates))
+    return _kind_probabilities(sizes, sampler)
+
+
+def _with_fixed_rates(
+    sizes: Sequence[int], sampler: Mapping[str, Any], rates: list[float | None]
+) -> list[float]:
+    if len(rates) != len(sizes):
+        raise UserError(f"{len(rates)} mixing rates for {len(sizes)} tasks")
+    for rate in rates:
+        if rate is not None and not 0 < float(rate) <= 1:
+            raise UserError(f"a task's mixing rate must be in (0, 1], got {rate}")
+    fixed = sum(float(r) for r in rates if r is not None)
+    free = [i for i, r in enumerate(rates) if r is None]
+    if not free:  # every task has a rate: they are the (normalised) probabilities
+        return [float(r) / fixed for r in rates]  # type: ignore[arg-type]
+    if fixed >= 1:
+        raise UserError(
+            f"the mixing rates sum to {fixed:g}: they must leave room (< 1) for the other tasks"
+        )
+    shares = _kind_probabilities([sizes[i] for i in free], sampler, fixed_rate=True)
+    out = [float(r) if r is not None else 0.0 for r in rates]
+    for i, share in zip(free, shares, strict=True):
+        out[i] = (1.0 - fixed) * share
+    return out
+
+
+def _kind_probabilities(
+    sizes: Sequence[int], sampler: Mapping[str, Any], fixed_rate: bool = False
+) -> list[float]:
     kind = sampler.get("kind", "proportional")
     if kind not in KINDS:
         raise UserError(f"unknown sampler kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -41,7 +76,12 @@ def task_probabilities(sizes: Sequence[int], sampler: Mapping[str, Any]) -> list
         if len(weights) != len(sizes):
             raise UserError(
                 f"sampler weights {weights} do not match the {len(sizes)} tasks "
-                "(give one weight per task, in the order of intermediate.tasks)"
+                + (
+                    "sampled by weight (a task with a mixing rate, like mlm, takes no weight; "
+                    "give one weight per other task, in the order of intermediate.tasks)"
+                    if fixed_rate
+                    else "(give one weight per task, in the order of intermediate.tasks)"
+                )
             )
         if any(w < 0 for w in weights):
             raise UserError(f"sampler weights must be non-negative, got {weights}")
@@ -77,6 +117,14 @@ def make_schedule(
     """
     probabilities = [1.0] if len(sizes) == 1 else task_probabilities(sizes, sampler or {})
     default_total = sum(s * e for s, e in zip(steps_per_epoch, epochs, strict=True))
+    rates = (sampler or {}).get("rates") if len(sizes) > 1 else None
+    if rates and any(r is None for r in rates) and any(r is not None for r in rates):
+        # Tasks with a fixed rate come on top: the others still get their own epochs, and
+        # the rate-fixed tasks take `rate` of the (longer) phase.
+        free_steps = sum(
+            s * e for s, e, r in zip(steps_per_epoch, epochs, rates, strict=True) if r is None
+        )
+        default_total = math.ceil(free_steps / (1.0 - sum(r for r in rates if r is not None)))
     if budget is None:
         total = default_total
     elif budget["kind"] == "steps":
