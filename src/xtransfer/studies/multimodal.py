@@ -34,6 +34,7 @@ from xtransfer.studies.common import (
 )
 
 PREFERRED_ORDER = ["none", "mnli", "captions", "captions+mnli.multitask"]
+TARGET_ORDER = ["xnli", "xcopa"]
 KIND_COLOURS = {
     "none": "#7f7f7f",
     "text": "#1f77b4",
@@ -147,7 +148,8 @@ def analyse(
     order = _order({e["setup"] for e in summary}, _as_list(setups), baseline, text_only)
     if not order:
         raise UserError(f"none of the setups {setups} has runs under {runs_dir}")
-    tasks = sorted({e["task"] for e in summary})
+    found = {e["task"] for e in summary}
+    tasks = [t for t in TARGET_ORDER if t in found] + sorted(found - set(TARGET_ORDER))
     pairs = sorted({(e["model"], e["data"]) for e in summary})
     index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
 
@@ -263,7 +265,7 @@ def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
             shown = [e for e in entries if e is not None]
             xs = list(range(len(shown)))
             colours = [KIND_COLOURS.get(e["kind"], "#9467bd") for e in shown]
-            bars = ax.bar(
+            ax.bar(
                 xs,
                 [e["mean"] for e in shown],
                 0.7,
@@ -271,22 +273,25 @@ def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
                 capsize=4,
                 color=colours,
             )
-            labels = [
-                f"{e['mean']:.1f}"
-                + (
-                    ""
-                    if e["setup"] == baseline or e["gain_vs_none"] is None
-                    else f"\n({e['gain_vs_none']:+.1f})"
+            for x, e in zip(xs, shown, strict=True):
+                # Above the error bar, so that the numbers never sit on its whisker.
+                text = f"{e['mean']:.1f}"
+                if e["setup"] != baseline and e["gain_vs_none"] is not None:
+                    text += f"\n({e['gain_vs_none']:+.1f})"
+                ax.annotate(
+                    text,
+                    (x, e["mean"] + (e["std"] or 0.0)),
+                    textcoords="offset points",
+                    xytext=(0, 3),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
                 )
-                for e in shown
-            ]
-            ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
             ax.set_xticks(xs, [_short(e["setup"]) for e in shown], rotation=20, ha="right")
             ax.set_title(f"{task}: zero-shot average", fontsize=10)
             ax.set_ylabel("accuracy (mean over languages, seeds)")
             top = max(e["mean"] + (e["std"] or 0.0) for e in shown)
-            low = min(e["mean"] - (e["std"] or 0.0) for e in shown)
-            ax.set_ylim(max(0.0, low - 12), top + 9)
+            ax.set_ylim(0.0, top * 1.15 + 2)
             ax.grid(axis="y", alpha=0.3)
             kinds_seen += [e["kind"] for e in shown if e["kind"] not in kinds_seen]
         handles = [Patch(color=KIND_COLOURS.get(k, "#9467bd"), label=k) for k in kinds_seen]
