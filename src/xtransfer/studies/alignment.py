@@ -230,7 +230,12 @@ def measure(
         have = [lang for lang in languages if pairs_cache[(source, lang)]]
         missing = [lang for lang in languages if not pairs_cache[(source, lang)]]
         if not have:
-            notes.append(f"{source}: no parallel data for these languages (skipped)")
+            hint = (
+                " (the embedded demo's XQuAD is not parallel: give xquad_dir=)"
+                if (source == "xquad" and not directory)
+                else ""
+            )
+            notes.append(f"{source}: no parallel data for these languages, skipped{hint}")
         elif missing:
             notes.append(f"{source}: no parallel data for {', '.join(missing)}")
     for (setup, seed), run in _one_run_per_encoder(runs, phase).items():
