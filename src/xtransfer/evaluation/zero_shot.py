@@ -109,6 +109,7 @@ def evaluate_languages(
             fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)
         events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
         del features, predictions  # memory must not grow with the number of languages
+    accelerator.wait_for_everyone()  # every process scores the files the main process wrote
     if _in_benchmark(task, bench):
         report = score_folder(
             run_dir / "predictions",
