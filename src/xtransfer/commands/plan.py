@@ -27,10 +27,52 @@ _seen: dict[str, str] = {}  # phase key -> "cached" | "new" across the runs of o
 _totals = {"runs": 0, "new": 0, "cached": 0, "planned": 0, "steps": 0}
 
 
-def _count_rows(cfg: DictConfig, plan) -> int:
-    from xtransfer.data.train_data import train_rows
+# Rows tokenised per task to measure windows per row and tokens per window (the whole set when
+# smaller): enough for a compute estimate, cheap even for MNLI's 393k rows.
+_SAMPLE_ROWS = 400
+_tokenizers: dict[str, object] = {}
 
-    return len(train_rows(plan, cfg.data, cfg.trainer.max_train_examples))
+
+def _real_tokens(feature: dict) -> int:
+    ids = feature["input_ids"]
+    return sum(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def _measure(cfg: DictConfig, plan) -> tuple[int, float | None]:
+    """(training features, mean real tokens per feature) of one task of a phase.
+
+    The loop trains on features (QA windows, tagging windows), not rows, so rows are
+    featurised, on a sample for large sets. Without the tokenizer (Hub unreachable) the row
+    count stands in and no token count is known.
+    """
+    from xtransfer.data.train_data import train_rows
+    from xtransfer.errors import UserError
+    from xtransfer.tasks.formats import get_format
+    from xtransfer.tasks.registry import get_task
+    from xtransfer.training.model import load_tokenizer
+
+    rows = train_rows(plan, cfg.data, cfg.trainer.max_train_examples)
+    source = str(cfg.model.tokenizer)
+    if source not in _tokenizers:
+        try:
+            _tokenizers[source] = load_tokenizer(source)
+        except UserError:
+            _tokenizers[source] = None
+            print(f"  (tokenizer {source} unavailable: steps count rows, no compute estimate)")
+    tokenizer = _tokenizers[source]
+    if tokenizer is None or not rows:
+        return len(rows), None
+    stride = max(1, len(rows) // _SAMPLE_ROWS)
+    sample = rows[::stride][:_SAMPLE_ROWS]
+    task = get_task(plan.train.task)
+    features = get_format(task.format)(task).featurize(
+        sample, tokenizer, int(plan.settings["max_length"])
+    )
+    if not features:
+        return len(rows), None
+    # Exact when the whole set was featurised, else scaled by the sample's windows per row.
+    n_features = round(len(features) * len(rows) / len(sample))
+    return n_features, sum(_real_tokens(f) for f in features) / len(features)
 
 
 def _plan(cfg: DictConfig, run_dir: Path) -> None:
@@ -54,7 +96,8 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
             status, steps = "cached", None
             _totals["cached"] += 1
         else:
-            sizes = [_count_rows(cfg, plan) for plan in phase.tasks]
+            measured = [_measure(cfg, plan) for plan in phase.tasks]
+            sizes = [n for n, _ in measured]
             batch = [int(plan.settings["batch_size"]) for plan in phase.tasks]
             n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
             steps, _, probabilities = make_schedule(
@@ -67,9 +110,9 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
                 1.0 / n_stages,
             )
             status = "new: " + ", ".join(
-                f"{plan.task} {n} examples"
+                f"{plan.task} {n} {'examples' if length is None else 'features'}"
                 + ("" if plan.languages == ["en"] else f" [{','.join(plan.languages)}]")
-                for plan, n in zip(phase.tasks, sizes, strict=True)
+                for plan, (n, length) in zip(phase.tasks, measured, strict=True)
             )
             if phase.mode == "multitask":
                 rates = (phase.sampler or {}).get("rates") or [None] * len(phase.tasks)
@@ -79,6 +122,10 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
                 )
             _totals["new"] += 1
             _totals["steps"] += steps
+            lengths = [length for _, length in measured]
+            if all(length is not None for length in lengths):
+                estimate = _estimate_line(cfg, phase, steps, probabilities, batch, lengths)
+                detail = f"{detail}\n{estimate}" if detail else estimate
         _seen.setdefault(phase.key, status)
         step_text = f", {steps} steps" if steps is not None else ""
         label = "+".join(phase.task_names)
@@ -90,13 +137,46 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
             print(detail)
 
 
+def _estimate_line(cfg, phase, steps, probabilities, batch, lengths) -> str:
+    """Compute time of a new phase from the measured throughput profile, per measured device."""
+    from xtransfer.reporting import estimate as est
+    from xtransfer.tasks.registry import get_task
+
+    per_step = [p * b for p, b in zip(probabilities, batch, strict=True)]
+    tokens = steps * sum(n * length for n, length in zip(per_step, lengths, strict=True))
+    mean_length = tokens / max(1.0, steps * sum(per_step))
+    formats = {get_task(plan.train.task).format for plan in phase.tasks}
+    # QA's long windows dominate a mix's cost; its measured rate is the conservative one.
+    family = "qa" if "span_qa" in formats else "classification"
+    found = est.estimate(
+        est.load_profile(),
+        str(cfg.model.name),
+        est.architecture(cfg.model),
+        family,
+        tokens,
+        mean_length,
+    )
+    for item in found:
+        _seconds[item.device] = _seconds.get(item.device, 0.0) + item.seconds
+    text = ", ".join(f"{e.device} {est.format_duration(e.seconds)} ({e.basis})" for e in found)
+    return f"      {tokens / 1e6:.3f}M real tokens" + (f"; est. {text}" if text else "")
+
+
+_seconds: dict[str, float] = {}  # estimated compute per device over the whole sweep
+
+
 def _print_totals() -> None:
+    from xtransfer.reporting.estimate import format_duration
+
     if _totals["runs"] > 1:
         t = _totals
         print(
             f"sweep: {t['runs']} runs; phases: {t['new']} new ({t['steps']} steps), "
             f"{t['cached']} cached, {t['planned']} shared within the sweep"
         )
+    if _seconds:
+        text = ", ".join(f"{d} {format_duration(s)}" for d, s in sorted(_seconds.items()))
+        print(f"estimated training compute (measured throughput profile): {text}")
 
 
 def main(argv: list[str]) -> int:
