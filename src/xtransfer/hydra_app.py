@@ -30,6 +30,10 @@ def run_hydra(
     )
 
     register_resolvers()
+    # User-declared tasks (XTRANSFER_TASKS, ./xtransfer_tasks/) become group options.
+    from xtransfer.tasks.registry import register_user_tasks
+
+    register_user_tasks()  # a bad declaration is a UserError: one line from the dispatcher
 
     @hydra.main(config_path=CONFIG_DIR, config_name=config_name, version_base="1.3")
     def _app(cfg: DictConfig) -> None:
