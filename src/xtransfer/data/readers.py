@@ -60,6 +60,8 @@ READERS: dict[str, str] = {
     "captions": "xtransfer.data.captions:read_captions",
     "xtreme_pair_tsv": "xtransfer.data.xtreme_tsv:read_xtreme_pair_tsv",
     "xtreme_translated_tsv": "xtransfer.data.translated_tsv:read_translated_tsv",
+    "lareqa_json": "xtransfer.data.dual_encoder_files:read_lareqa_json",
+    "mewslix_jsonl": "xtransfer.data.dual_encoder_files:read_mewslix_jsonl",
 }
 _BY_EXTENSION = {".jsonl": "jsonl", ".tsv": "tsv", ".json": "squad_json", ".conllu": "conllu"}
 

@@ -85,7 +85,20 @@ def evaluate_languages(
         languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
     ):
         rows = load_rows(task, split, lang, data_cfg)
-        if fmt.trainable:
+        if hasattr(fmt, "rank_language"):  # dual encoders: queries vs a shared candidate pool
+            features = None
+            predictions = fmt.rank_language(
+                model,
+                tokenizer,
+                rows,
+                lang,
+                target,
+                accelerator,
+                batch_size,
+                load=lambda other, code: load_rows(task, other, code, data_cfg),
+                languages=languages,
+            )
+        elif fmt.trainable:
             features = featurize_cached(fmt, rows, tokenizer, max_length, feature_dir)
             predictions = fmt.finalize(
                 rows,

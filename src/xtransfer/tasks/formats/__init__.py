@@ -20,6 +20,7 @@ FORMATS: dict[str, str] = {
     "bitext_mining": "xtransfer.tasks.formats.retrieval:BitextMiningFormat",
     "feats_tagging": "xtransfer.tasks.formats.feats_tagging:FeatsTaggingFormat",
     "image_text": "xtransfer.tasks.formats.image_text:ImageTextFormat",
+    "dual_encoder_retrieval": "xtransfer.tasks.formats.dual_encoder:DualEncoderFormat",
     "mlm": "xtransfer.tasks.formats.mlm:MLMFormat",
 }
 
