@@ -1,7 +1,9 @@
 """Resume state of an interrupted phase: model, optimizer, scheduler, RNG and data position.
 
-Tensors go to safetensors and everything else to JSON (never pickle). Written to a temporary
-file and renamed, so a kill during the write leaves the previous state intact.
+Tensors go to safetensors and everything else to JSON (never pickle). Each save writes its
+tensors to a new file named after the step, then atomically replaces ``state.json``, which names
+that file; older tensor files are deleted only afterwards. A kill at any moment therefore leaves
+a ``state.json`` whose tensors exist and belong to it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 STATE_FILE = "state.json"
-TENSORS_FILE = "tensors.safetensors"
+TENSORS_FILE = "tensors.safetensors"  # the name before step-named files (older resume states)
 
 
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -66,13 +68,17 @@ def save_resume_state(
         "scheduler": sched,
         "has_best": best_state is not None,
     }
-    tmp_tensors = directory / f".{TENSORS_FILE}.tmp"
+    tensors_name = f"tensors-step{int(progress['step'])}.safetensors"
+    meta["tensors"] = tensors_name
+    tmp_tensors = directory / f".{tensors_name}.tmp"
     tmp_state = directory / f".{STATE_FILE}.tmp"
     save_file(tensors, str(tmp_tensors))
+    os.replace(tmp_tensors, directory / tensors_name)
     tmp_state.write_text(json.dumps(meta), "utf-8")
-    # The JSON names the step; it is renamed last so it never points at older tensors.
-    os.replace(tmp_tensors, directory / TENSORS_FILE)
-    os.replace(tmp_state, directory / STATE_FILE)
+    os.replace(tmp_state, directory / STATE_FILE)  # the switch to the new state
+    for old in directory.glob("tensors*.safetensors"):
+        if old.name != tensors_name:
+            old.unlink(missing_ok=True)
 
 
 def load_resume_state(
@@ -82,7 +88,7 @@ def load_resume_state(
     if not (directory / STATE_FILE).is_file():
         return None
     meta = json.loads((directory / STATE_FILE).read_text("utf-8"))
-    tensors = load_file(str(directory / TENSORS_FILE))
+    tensors = load_file(str(directory / meta.get("tensors", TENSORS_FILE)))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     optimizer.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer"]))
     scheduler.load_state_dict({**scheduler.state_dict(), **meta["scheduler"]})
