@@ -39,6 +39,7 @@ assets: setup                    ## regenerate the embedded demo data and tiny t
 	$(PY) scripts/make_demo_retrieval.py
 	$(PY) scripts/make_demo_udfeats.py
 	$(PY) scripts/make_demo_captions.py
+	$(PY) scripts/make_demo_dual_encoder.py
 	$(PY) scripts/make_demo_translated.py
 	$(PY) scripts/make_demo_nli_extra.py
 
