@@ -628,8 +628,8 @@ def _train(output_root: Path, target: str, *overrides: str) -> dict:
         timeout=1200,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # runs/<data>/<model>/<intermediate>-to-<target>/seed<N>/results.json
-    (results_path,) = output_root.glob(f"runs/*/*/*-to-{target}/seed*/results.json")
+    # runs/<data>/<model>/<intermediate>-to-<target>[.<benchmark>]/seed<N>/results.json
+    (results_path,) = output_root.glob(f"runs/*/*/*-to-{target}*/seed*/results.json")
     return json.loads(results_path.read_text())
 
 
