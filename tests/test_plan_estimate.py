@@ -116,3 +116,22 @@ def test_plan_counts_qa_windows_and_prints_an_estimate(tmp_path):
     assert f"squad {len(features)} features, {steps} steps" in line, result.stdout
     assert re.search(r"M real tokens; est\. cpu .* \(measured tiny\)", result.stdout)
     assert "estimated training compute (measured throughput profile): cpu" in result.stdout
+
+
+def test_plan_sweep_leaves_no_multirun_yaml_behind(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xtransfer",
+            "plan",
+            "-m",
+            "intermediate=none,mnli",
+            f"output_root={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert not list(tmp_path.rglob("multirun.yaml"))

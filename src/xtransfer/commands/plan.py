@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import math
+import shutil
+import tempfile
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -19,7 +21,6 @@ _QUIET = [
     "hydra/job_logging=disabled",
     "hydra/hydra_logging=disabled",
     "hydra.run.dir=.",
-    "hydra.sweep.dir=.",
     "hydra.sweep.subdir=.",
 ]
 
@@ -183,4 +184,8 @@ def main(argv: list[str]) -> int:
     from xtransfer.hydra_app import run_hydra
 
     atexit.register(_print_totals)
-    return run_hydra("plan", "config", [*argv, *_QUIET], _plan)
+    # A multirun always writes multirun.yaml into its sweep folder: a throwaway one, so a dry
+    # run leaves nothing behind.
+    scratch = tempfile.mkdtemp(prefix="xtransfer-plan-")
+    atexit.register(shutil.rmtree, scratch, True)
+    return run_hydra("plan", "config", [*argv, *_QUIET, f"hydra.sweep.dir={scratch}"], _plan)
