@@ -44,7 +44,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "src" / "xtransfer" / "assets" / "demo"
 DEFAULT_SEED = 20200528  # any constant; fixed so the committed files can be regenerated
 
-XNLI_LANGS = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+XNLI_LANGS = (
+    "ar",
+    "bg",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fr",
+    "hi",
+    "ru",
+    "sw",
+    "th",
+    "tr",
+    "ur",
+    "vi",
+    "zh",
+)
 PAWSX_LANGS = ("de", "en", "es", "fr", "ja", "ko", "zh")
 TEXT_LANGS = tuple(sorted({*XNLI_LANGS, *PAWSX_LANGS}))
 NLI_LABELS = ("entailment", "neutral", "contradiction")  # MNLI ClassLabel order
@@ -307,7 +323,8 @@ LEXICONS: dict[str, Lexicon] = {
         join="{a}，{b}", end="。",
     ),
     "ja": Lexicon(
-        premises=("{time} {name} は{place}{thing}{verb}。", "{name} は{time}{place}{thing}{verb}。"),
+        premises=("{time} {name} は{place}{thing}{verb}。",
+                  "{name} は{time}{place}{thing}{verb}。"),
         hypotheses=("{name} は{thing}{verb}。", "{name} は{place}{thing}{verb}。",
                     "{time} {name} は{thing}{verb}。"),
         verbs=("買いました", "売りました", "見つけました", "注文しました", "持参しました",
@@ -471,7 +488,9 @@ def _paws_items(rng: random.Random, count: int) -> list[PawsItem]:
                 second = (_replace(a, num=b.num), _replace(b, num=a.num))
             else:  # one number changed
                 new = _other(rng, NUMBERS, [a.num, b.num])
-                second = (_replace(a, num=new), b) if rng.random() < 0.5 else (a, _replace(b, num=new))
+                second = (
+                    (_replace(a, num=new), b) if rng.random() < 0.5 else (a, _replace(b, num=new))
+                )
         layout1 = rng.choice(layouts)
         # Both labels change the layout, so "same word order" never gives the label away.
         layout2 = rng.choice([layout for layout in layouts if layout != layout1])
@@ -494,7 +513,9 @@ def _slots(lex: Lexicon, scene: Scene, linking: bool = False) -> dict[str, str]:
         "name": scene.name,
         "verb": verbs[scene.verb],
         "thing": lex.things[scene.thing].format(num=scene.num),
-        "place": lex.city.format(city=CITIES[scene.city]) if scene.city >= 0 else lex.places[scene.place],
+        "place": lex.city.format(city=CITIES[scene.city])
+        if scene.city >= 0
+        else lex.places[scene.place],
         "time": lex.times[scene.time],
     }
 
