@@ -16,27 +16,39 @@ from typing import Any
 from xtransfer.errors import UserError
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """One JSON object per line; a malformed line is reported with its number."""
+def read_jsonl(path: Path, line_key: str | None = None) -> list[dict[str, Any]]:
+    """One JSON object per line; a malformed line is reported with its number.
+
+    With ``line_key``, every row also carries its 1-based line number under that key (so that
+    later checks, e.g. of labels, can name the line).
+    """
     rows = []
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{line_no}: a JSONL row is an object ({{...}})")
+            if line_key is not None:
+                row[line_key] = line_no
+            rows.append(row)
     return rows
 
 
-def read_tsv(path: Path) -> list[dict[str, Any]]:
-    """A TSV file with a header row; a row with the wrong number of fields names its line."""
+def read_tsv(path: Path, line_key: str | None = None) -> list[dict[str, Any]]:
+    """A TSV file with a header row; a row with the wrong number of fields names its line.
+
+    ``line_key``: as for ``read_jsonl``.
+    """
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
         if header is None:
-            raise UserError(f"{path}: empty file")
+            raise UserError(f"{path}: empty file (a TSV file starts with a header row)")
         rows = []
         for line_no, fields in enumerate(reader, start=2):
             if not fields:
@@ -45,7 +57,10 @@ def read_tsv(path: Path) -> list[dict[str, Any]]:
                 raise UserError(
                     f"{path}:{line_no}: {len(fields)} fields, the header has {len(header)}"
                 )
-            rows.append(dict(zip(header, fields, strict=True)))
+            row: dict[str, Any] = dict(zip(header, fields, strict=True))
+            if line_key is not None:
+                row[line_key] = line_no
+            rows.append(row)
     return rows
 
 

@@ -6,50 +6,13 @@ canonical columns are picked); other formats go through the ordinary readers.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
-from xtransfer.data.readers import read_file
+from xtransfer.data.readers import read_file, read_jsonl, read_tsv
 from xtransfer.errors import UserError
 
 LINE_KEY = "__line__"
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{line_no}: a JSONL row is an object ({{...}})")
-            row[LINE_KEY] = line_no
-            rows.append(row)
-    return rows
-
-
-def _tsv(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            raise UserError(f"{path}: empty file (a TSV file starts with a header row)")
-        rows = []
-        for fields in reader:
-            if not fields:
-                continue
-            if len(fields) != len(header):
-                raise UserError(
-                    f"{path}:{reader.line_num}: {len(fields)} fields, the header has {len(header)}"
-                )
-            rows.append({**dict(zip(header, fields, strict=True)), LINE_KEY: reader.line_num})
-    return rows
 
 
 def read_task_file(path: Path, reader: str | None = None) -> list[dict[str, Any]]:
@@ -58,7 +21,7 @@ def read_task_file(path: Path, reader: str | None = None) -> list[dict[str, Any]
         raise UserError(f"data file not found: {path}")
     name = reader or {".jsonl": "jsonl", ".tsv": "tsv"}.get(path.suffix)
     if name == "jsonl":
-        return _jsonl(path)
+        return read_jsonl(path, line_key=LINE_KEY)
     if name == "tsv":
-        return _tsv(path)
+        return read_tsv(path, line_key=LINE_KEY)
     return read_file(path, reader)

@@ -107,3 +107,12 @@ def pad_segments(features: Sequence[dict]) -> dict[str, torch.Tensor]:
     if not features or "token_type_ids" not in features[0]:
         return {}
     return {"token_type_ids": pad_sequences([f["token_type_ids"] for f in features], 0)}
+
+
+def setting(settings: Any, key: str, default: Any) -> Any:
+    """``settings[key]`` for a dict or a DictConfig, ``default`` when absent or null."""
+    try:
+        value = settings.get(key, default)
+    except AttributeError:
+        value = getattr(settings, key, default)
+    return default if value is None else value

@@ -54,7 +54,7 @@ from torch import nn
 from xtransfer.errors import UserError
 from xtransfer.evaluation.metrics.retrieval_metrics import mean_average_precision_at_k
 from xtransfer.evaluation.retrieval import knn, normalize_rows
-from xtransfer.tasks.formats.base import TaskFormat, pad_sequences, uses_segments
+from xtransfer.tasks.formats.base import TaskFormat, pad_sequences, setting, uses_segments
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +215,6 @@ def _tokenize(tokenizer, texts: Sequence[Text], max_length: int, segments: bool)
             if segments:
                 out[i]["types"] = enc["token_type_ids"][k]
     return out
-
-
-def _setting(settings: Any, key: str, default: Any) -> Any:
-    try:
-        value = settings.get(key, default)
-    except AttributeError:
-        value = getattr(settings, key, default)
-    return default if value is None else value
 
 
 class DualEncoderFormat(TaskFormat):
@@ -464,8 +456,8 @@ class DualEncoderFormat(TaskFormat):
         """The top-20 candidate ids of every row's query. Each row gets its query id
         (``row["query_id"]``) and relevant candidate ids (``row["relevant"]``), which
         :meth:`write_labels` writes."""
-        max_length = int(_setting(settings, "max_length", 128))
-        split = str(_setting(settings, "test_split", "test"))
+        max_length = int(setting(settings, "max_length", 128))
+        split = str(setting(settings, "test_split", "test"))
         if self.kind == "answer_sentence":
             key: Any = ("answer_sentence", split, tuple(languages), id(model))
         else:

@@ -47,7 +47,7 @@ from xtransfer.evaluation.retrieval import (
     nearest_neighbors,
     optimize_threshold,
 )
-from xtransfer.tasks.formats.base import TaskFormat
+from xtransfer.tasks.formats.base import TaskFormat, setting
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,6 @@ DEFAULT_BATCH_SIZE = 64
 # whose languages already tick in the evaluator's own bar).
 PROGRESS_MIN_SENTENCES = 5000
 PAPER_LAYER, PAPER_DEPTH = 14, 24  # XLM-R Large in the paper: layer 14 of 24
-
-
-def _setting(settings: Any, key: str, default: Any) -> Any:
-    """``settings[key]`` for a dict or a DictConfig, ``default`` when absent or null."""
-    try:
-        value = settings.get(key, default)
-    except AttributeError:
-        value = getattr(settings, key, default)
-    return default if value is None else value
 
 
 def encoder_depth(encoder: nn.Module) -> int:
@@ -227,9 +218,9 @@ def _embed_from_settings(
         encoder,
         tokenizer,
         texts,
-        layer=_setting(settings, "retrieval_layer", PAPER_LAYER),
-        max_length=int(_setting(settings, "max_length", 128)),
-        batch_size=int(_setting(settings, "batch_size", DEFAULT_BATCH_SIZE)),
+        layer=setting(settings, "retrieval_layer", PAPER_LAYER),
+        max_length=int(setting(settings, "max_length", 128)),
+        batch_size=int(setting(settings, "batch_size", DEFAULT_BATCH_SIZE)),
         accelerator=accelerator,
         desc=desc,
     )
@@ -369,9 +360,9 @@ class BitextMiningFormat(_EncoderOnlyFormat):
             trg,
             source_texts=corpora.source_texts,
             target_texts=corpora.target_texts,
-            k=int(_setting(settings, "mining_k", 4)),
-            mode=str(_setting(settings, "mining_mode", "max")),
-            margin=str(_setting(settings, "margin", "ratio")),
+            k=int(setting(settings, "mining_k", 4)),
+            mode=str(setting(settings, "mining_mode", "max")),
+            margin=str(setting(settings, "margin", "ratio")),
         )
 
     def predict_rows(
@@ -386,7 +377,7 @@ class BitextMiningFormat(_EncoderOnlyFormat):
         """The mined test pairs ``(source_id, target_id)``, best first."""
         if load_split is None:
             raise UserError("BUCC needs its dev split to choose the mining threshold")
-        dev_split = str(_setting(settings, "threshold_split", "validation"))
+        dev_split = str(setting(settings, "threshold_split", "validation"))
         dev = bitext_corpora(load_split(dev_split))
         if not dev.gold:
             raise UserError(
