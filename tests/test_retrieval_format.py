@@ -645,10 +645,10 @@ def _check_scores(results: dict, task: str, languages: list[str], metric: str) -
 @cli_needs_hook
 @cli_needs_language_names
 def test_cli_tatoeba_without_intermediate(tmp_path):
-    results = _train(tmp_path, "tatoeba", "intermediate=none", "benchmark=xtreme_r")
+    results = _train(tmp_path, "tatoeba", "intermediate=none", "benchmark=xtreme")
     assert results["phases"] == []  # the pretrained (random tiny) encoder is scored directly
     accuracy = _check_scores(
-        results, "tatoeba", get_task("tatoeba").languages_for("xtreme_r"), "accuracy"
+        results, "tatoeba", get_task("tatoeba").languages_for("xtreme"), "accuracy"
     )
     # Shared names and digits: well above chance (1 in 30) even for a random encoder.
     assert sum(accuracy.values()) / len(accuracy) > 15.0
@@ -684,3 +684,49 @@ def test_cli_bucc_reuses_the_mnli_phase(mnli_root):
     results = _train(mnli_root, "bucc2018")
     assert [(p["name"], p["reused"]) for p in results["phases"]] == [("intermediate", cached)]
     _check_scores(results, "bucc2018", ["de", "fr", "ru", "zh"], "f1")
+
+
+def _plan_target_line(tmp_path: Path, *overrides: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "xtransfer", "plan", *overrides, f"output_root={tmp_path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return next(x for x in proc.stdout.splitlines() if x.strip().startswith("target"))
+
+
+def test_xtreme_r_tatoeba_trains_the_squad_phase_xquad_shares(tmp_path):
+    """XTREME-R fine-tunes on SQuAD v1.1 before Tatoeba; XTREME trains nothing for it."""
+    tatoeba = _plan_target_line(
+        tmp_path, "intermediate=none", "target=tatoeba", "benchmark=xtreme_r"
+    )
+    xquad = _plan_target_line(tmp_path, "intermediate=none", "target=xquad", "benchmark=xtreme_r")
+    assert " squad " in tatoeba
+    key = tatoeba.split("key ")[1].split()[0]
+    assert key == xquad.split("key ")[1].split()[0]  # one cached SQuAD phase for both
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xtransfer",
+            "plan",
+            "intermediate=none",
+            "target=tatoeba",
+            "benchmark=xtreme",
+            f"output_root={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not any(x.strip().startswith("target") for x in proc.stdout.splitlines())
+
+
+@cli_needs_hook
+@cli_needs_language_names
+def test_cli_xtreme_r_tatoeba_scores_the_squad_trained_encoder(tmp_path):
+    results = _train(tmp_path, "tatoeba", "intermediate=none", "benchmark=xtreme_r")
+    (phase,) = results["phases"]
+    assert phase["name"] == "target" and phase["task"] == "squad"
+    _check_scores(results, "tatoeba", get_task("tatoeba").languages_for("xtreme_r"), "accuracy")

@@ -228,6 +228,17 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             _settings(target),
         )
         phases.append(Phase("target", "target", [plan]))
+    elif protocol := (target.get("train_by_benchmark") or {}).get(cfg.benchmark.name):
+        # A benchmark that fine-tunes the encoder on another task before scoring it (XTREME-R:
+        # Tatoeba after SQuAD v1.1). The head is that task's, so with the same settings the
+        # phase is the one XQuAD and MLQA train.
+        plan = TaskPlan(
+            protocol.task,
+            _ref(protocol, protocol.task),
+            _ref(protocol.dev, protocol.task) if protocol.get("dev") else None,
+            _settings(protocol),
+        )
+        phases.append(Phase("target", "target", [plan]))
     if cfg.get("keep_head"):
         _carry_head(phases, cfg)
 
