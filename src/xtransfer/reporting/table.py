@@ -30,22 +30,28 @@ class Cell:
     em: float | None = None  # QA: exact match beside F1
 
 
-def find_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every results.json under the given run or sweep folders."""
+def find_result_files(paths: Iterable[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, parsed content) of every results.json under the given run or sweep folders
+    (a path may also name a results file itself)."""
+    paths = [Path(p) for p in paths]
     found = []
     for root in paths:
-        root = Path(root)
         if not root.exists():
             raise UserError(f"no such run or sweep folder: {root}")
         files = [root] if root.is_file() else sorted(root.rglob("results.json"))
         for file in files:
             try:
-                found.append(json.loads(file.read_text("utf-8")))
+                found.append((file, json.loads(file.read_text("utf-8"))))
             except json.JSONDecodeError as err:
                 raise UserError(f"{file}: not valid JSON ({err.msg})") from None
     if not found:
         raise UserError("no results.json found under " + ", ".join(map(str, paths)))
     return found
+
+
+def find_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every results.json under the given run or sweep folders."""
+    return [result for _, result in find_result_files(paths)]
 
 
 def _task_values(result: dict[str, Any], task: str) -> tuple[float, float | None]:

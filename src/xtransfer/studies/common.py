@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,6 @@ from typing import Any
 
 from xtransfer.errors import UserError
 
-RESULTS_FILE = "results.json"
 # Extractive QA reports F1 and EM per language; F1 is the headline number (as in the papers).
 QA_HEADLINE = "f1"
 
@@ -105,22 +103,14 @@ class Run:
 
 def collect_runs(paths: Path | str | Iterable[Path | str]) -> list[Run]:
     """Every run (a folder with ``results.json``) below the given run or sweep folder(s)."""
+    from xtransfer.reporting.table import find_result_files
+
     paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     runs: list[Run] = []
-    for root in paths:
-        if not root.exists():
-            raise UserError(f"no such run or sweep folder: {root}")
-        files = [root] if root.is_file() else sorted(root.rglob(RESULTS_FILE))
-        for file in files:
-            try:
-                result = json.loads(file.read_text("utf-8"))
-            except json.JSONDecodeError as err:
-                raise UserError(f"{file}: not valid JSON ({err.msg})") from None
-            if not isinstance(result, dict) or "scores" not in result:
-                raise UserError(f"{file}: not an xtransfer results file (no 'scores')")
-            runs.append(Run(file.parent, result))
-    if not runs:
-        raise UserError("no results.json found under " + ", ".join(map(str, paths)))
+    for file, result in find_result_files(paths):
+        if not isinstance(result, dict) or "scores" not in result:
+            raise UserError(f"{file}: not an xtransfer results file (no 'scores')")
+        runs.append(Run(file.parent, result))
     return runs
 
 

@@ -28,6 +28,7 @@ from xtransfer.studies.common import (
     collect_runs,
     csv_table,
     fmt_mean_std,
+    mean_std,
     pyplot,
     save_figure,
     write_table,
@@ -239,10 +240,10 @@ def analyse(
                         setup,
                         len(e["agglutinative_seeds"]) or len(e["rest_seeds"]),
                         _r(e["agglutinative"]),
-                        _r(_std(e["agglutinative_seeds"])),
+                        _r(mean_std(e["agglutinative_seeds"])[1]),
                         _r(e["agglutinative_gain"]),
                         _r(e["rest"]),
-                        _r(_std(e["rest_seeds"])),
+                        _r(mean_std(e["rest_seeds"])[1]),
                         _r(e["rest_gain"]),
                         _r(e["gap"]),
                         " ".join(e["languages"]["agglutinative"]),
@@ -282,10 +283,6 @@ def analyse(
     study.notes = [f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"]
     study.data = {"group": group, "summary": summary}
     return study.as_dict()
-
-
-def _std(values: list[float]) -> float | None:
-    return statistics.stdev(values) if len(values) > 1 else None
 
 
 def _r(value: float | None) -> Any:
@@ -339,7 +336,7 @@ def _bars(summary, order: list[str], tasks: list[str], baseline: str, out_dir: P
                     xs = [g + (i - (len(bars) - 1) / 2) * width for g in range(len(GROUPS))]
                     if kind == "score":
                         ys = [e[g] if e[g] is not None else 0.0 for g in GROUPS]
-                        err = [_std(e[f"{g}_seeds"]) or 0.0 for g in GROUPS]
+                        err = [mean_std(e[f"{g}_seeds"])[1] or 0.0 for g in GROUPS]
                     else:
                         ys = [e[f"{g}_gain"] or 0.0 for g in GROUPS]
                         err = None

@@ -28,6 +28,7 @@ from xtransfer.studies.common import (
     collect_runs,
     csv_table,
     fmt_mean_std,
+    mean_std,
     pyplot,
     save_figure,
     write_table,
@@ -89,6 +90,7 @@ def summarise(runs: list[Run], baseline: str = "none", text_only: str = "mnli") 
     out = []
     for key, values in acc.items():
         model, data, task, setup = key
+        mean, std = mean_std(values)
         out.append(
             {
                 "model": model,
@@ -97,8 +99,8 @@ def summarise(runs: list[Run], baseline: str = "none", text_only: str = "mnli") 
                 "setup": setup,
                 "kind": setup_kind(setup),
                 "seeds": values,
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else None,
+                "mean": mean,
+                "std": std,
                 "intermediate_dev": statistics.fmean(dev[key]) if dev.get(key) else None,
             }
         )
