@@ -45,20 +45,29 @@ def setup_name(tasks, mode: str, keep_head: bool = False, languages=None) -> str
 DEFAULT_BENCHMARK = "xtreme"
 
 
-def run_leaf(setup: str, target: str, benchmark: str, seed, target_seed) -> str:
-    """Last levels of a run folder: ``<setup>-to-<target>[.<benchmark>]/seed<s>[-target<t>]``.
+def run_leaf(setup: str, target: str, benchmark: str, seed, target_seed, tag: str = "") -> str:
+    """Last levels of a run folder:
+    ``<setup>-to-<target>[.<benchmark>][<tag>]/seed<s>[-target<t>]``.
 
     The default benchmark and a target seed equal to the seed add nothing, so the common case
     keeps its short path; every other choice gets its own folder (a finished XTREME run must not
-    make an XTREME-R run of the same pair look done).
+    make an XTREME-R run of the same pair look done). ``tag`` is the run's variant hash
+    (``.cfg-<hash>``, pipeline.identity) when other values differ from the defaults.
     """
     pair = f"{setup}-to-{target}"
     if str(benchmark) != DEFAULT_BENCHMARK:
         pair += f".{benchmark}"
+    pair += tag
     leaf = f"seed{seed}"
     if str(target_seed) != str(seed):
         leaf += f"-target{target_seed}"
     return f"{pair}/{leaf}"
+
+
+def _run_path(*, _root_):
+    from xtransfer.pipeline.identity import run_path_resolver
+
+    return run_path_resolver(_root_=_root_)
 
 
 def register_resolvers() -> None:
@@ -67,7 +76,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("xtransfer_asset", asset_path)
     if not OmegaConf.has_resolver("xtransfer_setup"):
         OmegaConf.register_new_resolver("xtransfer_setup", setup_name)
-    if not OmegaConf.has_resolver("xtransfer_run_leaf"):
-        OmegaConf.register_new_resolver("xtransfer_run_leaf", run_leaf)
+    if not OmegaConf.has_resolver("xtransfer_run_path"):
+        OmegaConf.register_new_resolver("xtransfer_run_path", _run_path, use_cache=False)
     if not OmegaConf.has_resolver("xtransfer_slug"):
         OmegaConf.register_new_resolver("xtransfer_slug", slug)

@@ -7,6 +7,7 @@ phase and trainer hyperparameters, the seed and the task format's code version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -18,25 +19,33 @@ from omegaconf import DictConfig, OmegaConf
 from xtransfer import __version__
 from xtransfer.data.sources import data_identity, resolve_corpus, text_identity, training_split
 from xtransfer.errors import UserError
+from xtransfer.pipeline.fingerprint import checkpoint_identity
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
 from xtransfer.training.sampling import task_probabilities
 
-# Trainer settings that change what is learned (logging/eval batch sizes do not).
-_TRAINER_KEYS = (
-    "lr",
-    "weight_decay",
-    "warmup_ratio",
-    "max_grad_norm",
-    "adam_betas",
-    "adam_eps",
-    "grad_accum",
-    "precision",
-    "length_group_factor",
-    "dropout",
-    "max_train_examples",
-    "eval_every_epoch",
+# Trainer settings that cannot change what is learned: logging, tracking, how often the resume
+# state is written (resuming is exact), CPU threading and the test-only kill switch. Every other
+# trainer setting is part of the phase spec and key, so a new setting is covered by default.
+# `eval_batch_size` only regroups the English-dev batches of model selection (padding is masked).
+RESULT_NEUTRAL_TRAINER_KEYS = frozenset(
+    {
+        "name",
+        "log_every",
+        "tracker",
+        "tracker_project",
+        "num_workers",
+        "cpu_threads",
+        "save_every_steps",
+        "debug_kill_at_step",
+        "eval_batch_size",
+    }
 )
+
+
+def trainer_spec(trainer: dict[str, Any]) -> dict[str, Any]:
+    """The trainer settings that a phase's result depends on (its part of the phase key)."""
+    return {k: v for k, v in sorted(trainer.items()) if k not in RESULT_NEUTRAL_TRAINER_KEYS}
 
 
 @dataclass
@@ -82,7 +91,13 @@ class Phase:
     seed: int = 0  # training seed: `seed` for intermediate phases, `target.seed` for the target
     key: str = ""
     parent: str | None = None
+    # The frozen spec: everything the phase's result depends on. The key is its hash, and
+    # training reads its settings from here (and from ``trainer``), never from the Hydra config.
     payload: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The full resolved trainer settings (result-neutral ones such as log_every included).
+    trainer: dict[str, Any] = field(default_factory=dict, repr=False)
+    # How the encoder is built and run: attention implementation, number of sequential stages.
+    runtime: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def task(self) -> str:
@@ -107,13 +122,27 @@ def _file_digest(path: Path) -> str:
 
 
 def base_key(cfg: DictConfig) -> str:
-    """Key of the pretrained starting point (phase 0)."""
+    """Key of the pretrained starting point (phase 0): the checkpoint's content (a local
+    folder's files, a Hub id's resolved commit), or the config and seed of a random init."""
+    return content_key({"phase": "pretrained", **base_identity(cfg)})
+
+
+def base_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What identifies the pretrained starting point (recorded in results.json)."""
     model = cfg.model
     if model.pretrained:
-        ident: dict[str, Any] = {"pretrained": str(model.pretrained)}
-    else:  # randomly initialised from a config: the config and the seed determine it
-        ident = {"config": _file_digest(Path(model.config_dir) / "config.json"), "seed": cfg.seed}
-    return content_key({"phase": "pretrained", **ident})
+        source, revision = str(model.pretrained), model.get("revision")
+        if Path(source).expanduser().is_dir():  # hashes cached on disk by size and mtime
+            return {"pretrained": checkpoint_identity(source, revision, Path(cfg.cache_dir))}
+        return {"pretrained": _hub_identity(source, revision)}
+    # Randomly initialised from a config: the config and the seed determine it.
+    return {"config": _file_digest(Path(model.config_dir) / "config.json"), "seed": cfg.seed}
+
+
+@functools.lru_cache(maxsize=64)
+def _hub_identity(repo_id: str, revision: str | None) -> dict[str, Any]:
+    # Once per process: a sweep plans many runs from the same Hub checkpoint.
+    return checkpoint_identity(repo_id, revision)
 
 
 def _ref(node: Any, default_task: str) -> DataRef:
@@ -242,7 +271,8 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
     if cfg.get("keep_head"):
         _carry_head(phases, cfg)
 
-    trainer = {k: OmegaConf.to_container(cfg.trainer)[k] for k in _TRAINER_KEYS}
+    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    model = {"attn_implementation": str(cfg.model.get("attn_implementation") or "sdpa")}
     parent = base_key(cfg)
     for phase in phases:
         phase.seed = _phase_seed(phase, cfg)
@@ -256,12 +286,15 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
             "tasks": [_task_payload(plan, cfg) for plan in phase.tasks],
             "sampler": phase.sampler,
             "budget": {**phase.budget, "share": 1 / n_stages} if phase.budget else None,
-            "trainer": trainer,
+            "trainer": trainer_spec(trainer),
+            "model": model,
             "seed": phase.seed,
             "xtransfer": __version__.split(".")[0],
         }
         if phase.head_from is not None:  # only then: default keys stay as they were
             phase.payload["keep_head"] = phase.head_from
+        phase.trainer = dict(trainer)
+        phase.runtime = {**model, "stages": n_stages}
         phase.parent = parent
         phase.key = content_key(phase.payload)
         parent = phase.key

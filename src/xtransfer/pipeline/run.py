@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from xtransfer.data.train_data import train_rows as load_train_rows
 from xtransfer.errors import UserError
 from xtransfer.evaluation.zero_shot import evaluate_languages, flag_seen_languages
 from xtransfer.pipeline.cache import PhaseCache
-from xtransfer.pipeline.plan import Phase, TaskPlan, plan_phases
+from xtransfer.pipeline.identity import identity_config, run_key
+from xtransfer.pipeline.plan import Phase, TaskPlan, base_identity, plan_phases
 from xtransfer.reporting.console import language_table
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -67,13 +69,13 @@ def feature_cache_dir(cfg: DictConfig) -> Path | None:
     return Path(cfg.cache_dir) / "features" if cfg.get("feature_cache", True) else None
 
 
-def _stream(plan: TaskPlan, cfg: DictConfig, tokenizer) -> TaskStream:
+def _stream(plan: TaskPlan, phase: Phase, cfg: DictConfig, tokenizer) -> TaskStream:
     task = get_task(plan.task)
     fmt = get_format(task.format)(task)
     max_len = int(plan.settings["max_length"])
     cache = feature_cache_dir(cfg)
     # Every training language's rows, concatenated (capped per language).
-    train_rows = load_train_rows(plan, cfg.data, cfg.trainer.max_train_examples)
+    train_rows = load_train_rows(plan, cfg.data, phase.trainer.get("max_train_examples"))
     dev = None
     if plan.dev is not None:
         dev_rows = load_rows(get_task(plan.dev.task), plan.dev.split, plan.dev.lang, cfg.data)
@@ -96,20 +98,29 @@ def _train_phase(
     events: EventLog,
     out_dir: Path,
 ) -> dict[str, Any]:
-    attn = cfg.model.attn_implementation
+    # Everything below reads the phase's frozen spec (phase.trainer, phase.runtime, the task
+    # plans), never the Hydra config: what the key covers is what training uses.
+    import torch
+
+    attn = phase.runtime["attn_implementation"]
     encoder = (
         load_checkpoint_encoder(parent_dir, attn)
         if parent_dir is not None
         else build_pretrained_encoder(cfg.model, int(cfg.seed))
     )
-    streams = [_stream(plan, cfg, tokenizer) for plan in phase.tasks]
-    hidden, dropout = encoder.config.hidden_size, float(cfg.trainer.dropout)
+    streams = [_stream(plan, phase, cfg, tokenizer) for plan in phase.tasks]
+    trainer = phase.trainer
+    hidden, dropout = encoder.config.hidden_size, float(trainer["dropout"])
+    # New heads are initialised under the phase seed, so their weights do not depend on what
+    # ran before in this process (a phase trained after a reused parent equals one trained
+    # right after its parent).
+    torch.manual_seed(phase.seed)
     model = TaskModel(encoder, {st.head: st.fmt.make_head(hidden, dropout) for st in streams})
     if phase.head_from is not None:  # keep_head=true: the parent's matching head, not a new one
         assert parent_dir is not None
         model.heads[phase.task].load_state_dict(load_head_state(parent_dir, phase.head_from))
-    accum, world = int(cfg.trainer.grad_accum), accelerator.num_processes
-    n_stages = len(cfg.intermediate.tasks) if phase.mode == "sequential" else 1
+    accum, world = int(trainer["grad_accum"]), accelerator.num_processes
+    n_stages = int(phase.runtime["stages"])
     total, eval_every, probabilities = make_schedule(
         sizes=[len(st.features) for st in streams],
         batch_sizes=[st.batch_size for st in streams],
@@ -132,7 +143,7 @@ def _train_phase(
         model,
         streams,
         Schedule(total, eval_every, probabilities),
-        cfg.trainer,
+        trainer,
         accelerator,
         phase.seed,
         tokenizer.pad_token_id,
@@ -322,26 +333,53 @@ def print_summary(results: dict[str, Any]) -> None:
         print(language_table(task, results["scores"], summary.get("avg_metric")))
 
 
+def read_finished(results_path: Path) -> dict[str, Any] | None:
+    """The results of a finished run, or None (no file, or one that cannot be read: warned,
+    and the run counts as not done)."""
+    if not results_path.is_file():
+        return None
+    try:
+        results = json.loads(results_path.read_text("utf-8"))
+        if not isinstance(results, dict) or "summary" not in results:
+            raise ValueError("no summary")
+        return results
+    except (OSError, ValueError) as err:
+        print(
+            f"xtransfer: warning: {results_path} is unreadable ({type(err).__name__}); "
+            "running again",
+            file=sys.stderr,
+        )
+        return None
+
+
 def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The whole run; returns (and writes) the results of SPEC §8."""
     run_dir = Path(run_dir)
     results_path = run_dir / RESULTS_FILE
-    if results_path.is_file() and not cfg.force:
+    key = run_key(cfg)
+    finished = None if cfg.force else read_finished(results_path)
+    if finished is not None and finished.get("run_key") == key:
         print(f"{results_path} exists: this run is done (force=true runs it again).")
-        results = json.loads(results_path.read_text("utf-8"))
-        print_summary(results)
-        return results
+        print_summary(finished)
+        return finished
+    if finished is not None:
+        print(
+            f"{results_path} was written by another config (run key "
+            f"{finished.get('run_key')}, now {key}); running again"
+        )
     if cfg.model.name == "tiny" and cfg.data.name == "embedded":
         print(DEMO_LINE)
     accelerator = get_accelerator(cfg.trainer)
     events = open_event_log(cfg, run_dir, enabled=accelerator.is_main_process)
     try:
-        return _execute(cfg, run_dir, accelerator, events)
+        return _execute(cfg, run_dir, accelerator, events, key)
     finally:
         events.close()  # the tracker (trainer.tracker) is finished even when the run fails
 
 
-def _execute(cfg: DictConfig, run_dir: Path, accelerator, events: EventLog) -> dict[str, Any]:
+def _execute(
+    cfg: DictConfig, run_dir: Path, accelerator, events: EventLog, key: str
+) -> dict[str, Any]:
     main, results_path = accelerator.is_main_process, run_dir / RESULTS_FILE
     events.write("run_start", config=OmegaConf.to_container(cfg, resolve=True))
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
@@ -354,6 +392,10 @@ def _execute(cfg: DictConfig, run_dir: Path, accelerator, events: EventLog) -> d
     flag_seen_languages(scores, seen)
     results = {
         "xtransfer_version": __version__,
+        # Identity: skip-if-done compares run_key; config is what the key covers.
+        "run_key": key,
+        "config": identity_config(cfg),
+        "base": base_identity(cfg),
         "model": str(cfg.model.pretrained or cfg.model.name),
         "seed": int(cfg.seed),
         "target_seed": int(cfg.target.get("seed", cfg.seed)),
