@@ -212,5 +212,6 @@ def test_multirun_sweep_from_the_shell(tmp_path):
     assert dirs == ["embedded/tiny/mnli-to-pawsx/seed0", "embedded/tiny/none-to-pawsx/seed0"]
 
 
-GOLDEN_XNLI_AVG = 60.333333333333336  # `xtransfer train` (demo defaults, seed 0) on the committed assets;
-# 58.75 before task heads were initialised under the phase seed (issue 14)
+# `xtransfer train` (demo defaults, seed 0) on the committed assets; 58.75 before task heads were
+# initialised under the phase seed (issue 14).
+GOLDEN_XNLI_AVG = 60.333333333333336
