@@ -38,10 +38,7 @@ def _compose(root: Path, *overrides: str):
 
 def _phase_files(checkpoint: str) -> dict[str, bytes]:
     root = Path(checkpoint)
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*.safetensors"))
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.safetensors"))}
 
 
 def test_target_retrained_on_a_cached_parent_is_bit_identical(tmp_path):

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
 from xtransfer.config import register_resolvers
+from xtransfer.config_schema import validate
 from xtransfer.errors import UserError
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
@@ -33,12 +35,18 @@ def run_hydra(
     # User-declared tasks (XTRANSFER_TASKS, ./xtransfer_tasks/) become group options.
     from xtransfer.tasks.registry import register_user_tasks
 
-    register_user_tasks()  # a bad declaration is a UserError: one line from the dispatcher
+    try:
+        register_user_tasks()
+    except UserError as err:
+        # Packaged tasks still work; a run that names a user task then says it is unknown,
+        # after this line has said why.
+        print(f"xtransfer: warning: user tasks not loaded: {err}", file=sys.stderr)
 
     @hydra.main(config_path=CONFIG_DIR, config_name=config_name, version_base="1.3")
     def _app(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         try:
+            validate(cfg)  # every value checked before any data is loaded or phase trained
             task(cfg, run_dir)
         except UserError as err:
             # Hydra would print a traceback for any exception; a user's mistake gets one line.
@@ -54,6 +62,8 @@ def run_hydra(
         _app()
     except (MissingConfigException, ConfigCompositionException, OverrideParseException) as err:
         raise UserError(_config_error_line(err)) from None
+    except (MissingMandatoryValue, InterpolationToMissingValueError) as err:
+        raise UserError(_missing_value_line(err)) from None
     except ValueError as err:
         if not str(err).startswith("Only one of --run"):
             raise
@@ -69,6 +79,13 @@ def run_hydra(
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full
     return 0
+
+
+def _missing_value_line(err: Exception) -> str:
+    """A required value (``???`` in the config, e.g. evaluate's checkpoint) was not given."""
+    found = re.search(r"Missing mandatory value: ([\w.]+)", str(err))
+    key = found.group(1) if found else "a required value"
+    return f"{key}= is required (e.g. xtransfer evaluate {key}=DIR target=xnli)"
 
 
 _UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.ENOSPC, errno.EEXIST}

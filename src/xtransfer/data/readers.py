@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import csv
 import importlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 from xtransfer.errors import UserError
+
+
+def _decode_error(path: Path, err: UnicodeDecodeError, data: bytes) -> UserError:
+    line = data.count(b"\n", 0, err.start) + 1
+    return UserError(
+        f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+        "save the file as UTF-8"
+    )
+
+
+def read_utf8(path: Path) -> str:
+    """A text file's content; bytes that are not UTF-8 are reported with file and line."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _decode_error(Path(path), err, data) from None
 
 
 def read_jsonl(path: Path, line_key: str | None = None) -> list[dict[str, Any]]:
@@ -23,19 +41,20 @@ def read_jsonl(path: Path, line_key: str | None = None) -> list[dict[str, Any]]:
     later checks, e.g. of labels, can name the line).
     """
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{line_no}: a JSONL row is an object ({{...}})")
-            if line_key is not None:
-                row[line_key] = line_no
-            rows.append(row)
+    # Split on newlines only: str.splitlines would also split inside a JSON string holding
+    # U+2028 or other Unicode line separators.
+    for line_no, line in enumerate(read_utf8(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{line_no}: malformed JSON line ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{line_no}: a JSONL row is an object ({{...}})")
+        if line_key is not None:
+            row[line_key] = line_no
+        rows.append(row)
     return rows
 
 
@@ -44,7 +63,7 @@ def read_tsv(path: Path, line_key: str | None = None) -> list[dict[str, Any]]:
 
     ``line_key``: as for ``read_jsonl``.
     """
-    with path.open(encoding="utf-8", newline="") as handle:
+    with io.StringIO(read_utf8(path), newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
         if header is None:

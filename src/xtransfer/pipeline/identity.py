@@ -54,10 +54,10 @@ def _portable(value: Any) -> Any:
 def identity_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """The resolved config values that a run's results depend on."""
     if isinstance(cfg, DictConfig):
-        keep = [k for k in cfg if k not in RESULT_NEUTRAL_KEYS]
-        container = OmegaConf.to_container(OmegaConf.masked_copy(cfg, keep), resolve=True)
-    else:
-        container = {k: v for k, v in cfg.items() if k not in RESULT_NEUTRAL_KEYS}
+        # Resolved as a whole (values interpolate each other), hydra.* aside.
+        keep = [k for k in cfg if k != "hydra"]
+        cfg = OmegaConf.to_container(OmegaConf.masked_copy(cfg, keep), resolve=True)
+    container = {k: v for k, v in cfg.items() if k not in RESULT_NEUTRAL_KEYS}
     assert isinstance(container, dict)
     trainer = container.get("trainer")
     if isinstance(trainer, dict):
@@ -148,8 +148,7 @@ def job_variant(root: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     hydra_node = root.hydra
     overrides = [str(o) for o in hydra_node.overrides.task]
     config_name = str(hydra_node.job.get("config_name") or "config")
-    keep = [k for k in root if k != "hydra"]  # resolving hydra.* here would recurse
-    current = identity_config(OmegaConf.masked_copy(root, keep))
+    current = identity_config(root)  # hydra.* is left out (resolving it here would recurse)
     try:
         default = default_identity(config_name, overrides)
     except Exception:  # noqa: BLE001 - the folder must still get a name: hash everything

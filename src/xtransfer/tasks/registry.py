@@ -69,6 +69,7 @@ def _parse(path: Path, data: dict[str, Any] | None = None) -> TaskSpec:
 
 
 @cache
+@cache
 def _packaged() -> dict[str, TaskSpec]:
     specs = {}
     for path in sorted(CATALOGUE_DIR.glob("*.yaml")):
@@ -127,6 +128,11 @@ def register_user_tasks() -> None:
 
 def get_task(name: str) -> TaskSpec:
     """The catalogue entry for ``name``; an unknown name lists the valid ones."""
+    packaged = _packaged().get(name)
+    if packaged is not None and not packaged.raw.get("data_absent"):
+        # A packaged task cannot be redeclared, so the user's folders need not be read (a
+        # broken user file then blocks only the commands that use user tasks).
+        return packaged
     tasks = all_tasks()
     if name not in tasks:
         raise UserError(f"unknown task {name!r}; known tasks: {', '.join(sorted(tasks))}")

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from xtransfer.data.readers import read_utf8
 from xtransfer.errors import UserError
 
 ENV_VAR = "XTRANSFER_TASKS"
@@ -109,7 +110,7 @@ def _known_formats() -> list[str]:
 
 def parse_user_task(path: Path) -> dict[str, Any]:
     """The validated catalogue entry of one user task file (paths made absolute)."""
-    text = path.read_text(encoding="utf-8")
+    text = read_utf8(path)
     check = _Checker(path, text)
     try:
         data = yaml.safe_load(text)
