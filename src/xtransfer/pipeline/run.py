@@ -33,6 +33,7 @@ from xtransfer.training.checkpoint import (
     read_meta,
     save_checkpoint,
 )
+from xtransfer.training.disk import tensor_bytes, writing
 from xtransfer.training.events import EventLog
 from xtransfer.training.loop import Schedule, TaskStream, steps_per_epoch, train
 from xtransfer.training.model import TaskModel, build_pretrained_encoder, load_tokenizer
@@ -172,7 +173,9 @@ def _train_phase(
         "payload": phase.payload,
     }
     if accelerator.is_main_process:
-        save_checkpoint(model, tokenizer, out_dir, meta)
+        size = tensor_bytes(model.state_dict().values())
+        with writing(out_dir, size, f"the {phase.name} checkpoint"):
+            save_checkpoint(model, tokenizer, out_dir, meta)
     accelerator.wait_for_everyone()
     return meta
 
