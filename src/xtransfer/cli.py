@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "table": ("xtransfer.commands.table", "paper-style tables from run or sweep folders"),
     "tasks": ("xtransfer.commands.tasks", "the task catalogue"),
     "study": ("xtransfer.commands.study", "a research study's table and figures from its runs"),
+    "cache": ("xtransfer.commands.cache", "list, verify and garbage-collect the phase cache"),
 }
 
 USAGE = """usage: xtransfer <command> [args...]
