@@ -26,8 +26,8 @@ from xtransfer.pipeline.cache import (
     MANIFEST_FILE,
     PARTIAL_PREFIX,
     PhaseCache,
-    open_lock,
     check_phase,
+    open_lock,
 )
 
 META_FILE = "phase.json"  # written by training.checkpoint (not imported: it needs torch)
