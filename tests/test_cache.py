@@ -141,3 +141,80 @@ def test_run_retrains_a_corrupted_cached_phase(tmp_path, capfd):
     assert check_manifest(checkpoint) is None
     third = run_pipeline(cfg, tmp_path / "run3")
     assert third["phases"][0]["reused"] is True
+
+
+def test_phase_that_only_lost_its_manifest_is_verified_and_kept(tmp_path, capfd):
+    """The manifest's record outside the folder vouches for every file (all hashed)."""
+    cache, final = _published(tmp_path)
+    original = (final / MANIFEST_FILE).read_bytes()
+    (final / MANIFEST_FILE).unlink()
+    assert cache.is_complete("k1")
+    with cache.claim("k1") as slot:
+        assert slot.reusable() is True
+    assert "had lost its manifest.json" in capfd.readouterr().err
+    assert (final / MANIFEST_FILE).read_bytes() == original  # restored
+
+
+def test_lost_manifest_and_a_damaged_file_is_retrained(tmp_path, capfd):
+    cache, final = _published(tmp_path)
+    (final / MANIFEST_FILE).unlink()
+    (final / "phase.json").write_text('{"name": "y"}')  # same size, other content
+    assert not cache.is_complete("k1")  # the record is always checked with hashes
+    with cache.claim("k1") as slot:
+        assert slot.reusable() is False
+    assert "phase.json does not match its sha256" in capfd.readouterr().err
+    assert not final.exists()
+
+
+def test_read_only_cache_reuses_a_complete_phase_without_a_lock(tmp_path, monkeypatch):
+    import errno
+
+    from xtransfer.errors import UserError
+    from xtransfer.pipeline import cache as cache_module
+
+    cache, final = _published(tmp_path)
+
+    def read_only(path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(cache_module, "open_lock", read_only)
+    with cache.claim("k1") as slot:
+        assert slot.complete and slot.reusable()
+    with pytest.raises(UserError, match="phase k9 is not in the cache and the cache cannot"):
+        with cache.claim("k9"):
+            pass
+
+
+_READ_ONLY_REUSE = """
+import sys
+from pathlib import Path
+from xtransfer.pipeline.cache import PhaseCache
+with PhaseCache(Path(sys.argv[1])).claim("k1") as slot:
+    print("reusable", slot.reusable(), flush=True)
+"""
+
+
+def _can_mount() -> bool:
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs unshare -m to mount a read-only view")
+@pytest.mark.parametrize("with_locks", [True, False])
+def test_really_read_only_cache_is_reused(tmp_path, with_locks):
+    """A read-only bind mount of a complete cache, with its lock files (opened read-only for
+    flock) or without (no lock can be made: reused without one)."""
+    import shutil
+
+    _, final = _published(tmp_path)
+    if not with_locks:
+        shutil.rmtree(tmp_path / "cache" / "locks")
+    view = tmp_path / "view"
+    view.mkdir()
+    script = (
+        f"mount --bind -o ro {tmp_path / 'cache'} {view} && "
+        f"{sys.executable} -c '{_READ_ONLY_REUSE}' {view}"
+    )
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "reusable True" in proc.stdout
