@@ -106,7 +106,14 @@ DAMAGES = {
 }
 
 
-@pytest.mark.parametrize("damage", list(DAMAGES))
+# Truncation of each kind of file runs by default; the other damages (about 4 s each) are slow.
+DEFAULT = {"state.json truncated", "tensors truncated"}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [d if d in DEFAULT else pytest.param(d, marks=pytest.mark.slow) for d in DAMAGES],
+)
 def test_damaged_resume_state_restarts_the_phase(killed, uninterrupted, tmp_path, capfd, damage):
     root, resume = _copy(killed, tmp_path)
     DAMAGES[damage](resume)
