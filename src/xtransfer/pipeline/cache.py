@@ -114,7 +114,8 @@ class PhaseSlot:
 
     @property
     def complete(self) -> bool:
-        """Published and not obviously damaged (manifest present, sizes match; no hashing)."""
+        """Published and not obviously damaged: sizes match the manifest (no hashing), or, for a
+        folder that lost its manifest, every file matches the key's record (hashed)."""
         return self.final.is_dir() and check_phase(self.final, self.record, hashes=False) is None
 
     @property
