@@ -10,7 +10,8 @@ import csv
 import io
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,129 @@ class Study:
             "notes": list(self.notes),
             "data": self.data,
         }
+
+
+# ---- the analysis skeleton every study shares ---------------------------------------------------
+
+
+def as_list(value: Any) -> list[str] | None:
+    """A list option as given on the command line (``a,b`` or ``a b``) or in YAML (a list)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
+    return [str(v) for v in value]
+
+
+def signed(value: float | None) -> str:
+    """A gain cell: ``+1.23`` (``–`` when there is none)."""
+    return "–" if value is None else f"{value:+.2f}"
+
+
+def rounded(value: float | None, digits: int = 4) -> Any:
+    """A CSV number: rounded, or empty when missing (None or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return round(float(value), digits)
+
+
+def setup_label(setup: str, model: str, data: str, several: bool) -> str:
+    """A row's setup, naming the model/data pair only when the folder holds several."""
+    return f"{setup} ({model}/{data})" if several else setup
+
+
+def order_setups(found: set[str], preferred: Sequence[str], wanted: Sequence[str] | None) -> list:
+    """The setups to show: those asked for (in that order), else the preferred ones first."""
+    if wanted:
+        return [s for s in wanted if s in found]
+    preferred = list(dict.fromkeys(preferred))
+    return [s for s in preferred if s in found] + sorted(found - set(preferred))
+
+
+def lang_score_lists(runs: Iterable[Run], key: Callable[[Run, str], tuple]) -> dict[tuple, list]:
+    """{key(run, task) + (lang,): [score of every run]}: the seeds of each per-language cell."""
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    for run in runs:
+        for task in run.tasks:
+            for lang, value in run.lang_scores(task).items():
+                acc[(*key(run, task), lang)].append(value)
+    return acc
+
+
+def write_per_language(out_dir: Path, runs: Iterable[Run], group_of=None) -> Path:
+    """per_language.csv: mean over seeds of every (model, data, target, setup, language), with
+    the language's group when ``group_of(lang)`` is given."""
+    acc = lang_score_lists(runs, lambda r, t: (r.model, r.data, t, r.intermediate))
+    header = ["model", "data", "target", "setup", "lang", "mean", "seeds"]
+    if group_of is not None:
+        header.insert(5, "group")
+    rows = [
+        [*key, *([group_of(key[4])] if group_of else []), rounded(statistics.fmean(v)), len(v)]
+        for key, v in sorted(acc.items())
+    ]
+    path = out_dir / "per_language.csv"
+    path.write_text(csv_table(header, rows), "utf-8")
+    return path
+
+
+def write_csv(out_dir: Path, name: str, header: Sequence[str], rows: Sequence) -> list[Path]:
+    """``<name>`` (a CSV file) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    path.write_text(csv_table(header, rows), "utf-8")
+    return [path]
+
+
+def append_section(out_dir: Path, heading: str, body: str) -> list[Path]:
+    """Adds a ``## heading`` section to ``table.md`` (already listed: returns no new file)."""
+    md = out_dir / "table.md"
+    md.write_text(md.read_text("utf-8") + f"\n## {heading}\n\n" + body, "utf-8")
+    return []
+
+
+@dataclass
+class Table:
+    """The study's main table: Markdown cells, and a machine-friendly CSV variant."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    title: str
+    notes: Sequence[str] = ()
+    csv_header: Sequence[str] | None = None
+    csv_rows: Sequence[Sequence[Any]] | None = None
+
+
+OutputStep = Callable[[Path], list[Path]]
+
+
+def write_report(
+    name: str,
+    out_dir: Path,
+    table: Table,
+    *,
+    before: Sequence[OutputStep] = (),
+    after: Sequence[OutputStep] = (),
+    figures: OutputStep | None = None,
+    notes: Sequence[str] = (),
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The end every study shares: extra tables (``before``), ``table.md``/``.csv``, additions
+    to them or more files (``after``), the figures; returns what was written (``Study``)."""
+    study = Study(name, out_dir)
+    for step in before:
+        study.tables += step(out_dir)
+    study.tables += write_table(
+        out_dir,
+        table.header,
+        table.rows,
+        title=table.title,
+        notes=table.notes,
+        csv_header=table.csv_header,
+        csv_rows=table.csv_rows,
+    )
+    for step in after:
+        study.tables += step(out_dir)
+    study.figures = figures(out_dir) if figures else []
+    study.notes = list(notes)
+    study.data = data or {}
+    return study.as_dict()

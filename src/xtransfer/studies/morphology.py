@@ -24,19 +24,25 @@ from typing import Any
 from xtransfer.errors import UserError
 from xtransfer.studies.common import (
     Run,
-    Study,
+    Table,
+    as_list,
     collect_runs,
-    csv_table,
     fmt_mean_std,
     mean_std,
+    order_setups,
     pyplot,
+    rounded,
     save_figure,
-    write_table,
+    setup_label,
+    signed,
+    write_per_language,
+    write_report,
 )
 
 DEFAULT_GROUP = ["tr", "fi", "hu", "et", "eu", "ja", "ko", "ta", "te", "kk"]
 PREFERRED_ORDER = ["none", "udpos", "udfeats"]
 GROUPS = ("agglutinative", "rest")
+COLOURS = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 
 OPTIONS = {
     "agglutinative": "the agglutinative language group (list; default: the runs' config "
@@ -47,14 +53,6 @@ OPTIONS = {
 }
 
 
-def _as_list(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
-    return [str(v) for v in value]
-
-
 def configured_group(runs: list[Run]) -> list[str] | None:
     """``study.morphology.agglutinative`` of the runs' saved config (the experiment file)."""
     found: set[tuple[str, ...]] = set()
@@ -62,7 +60,7 @@ def configured_group(runs: list[Run]) -> list[str] | None:
         config = run.config() or {}
         group = ((config.get("study") or {}).get("morphology") or {}).get("agglutinative")
         if group is not None:
-            found.add(tuple(_as_list(group) or []))
+            found.add(tuple(as_list(group) or []))
     if len(found) > 1:
         raise UserError(
             "the runs were made with different study.morphology.agglutinative lists; "
@@ -148,15 +146,84 @@ def summarise(records: list[dict[str, Any]], baseline: str = "none") -> list[dic
     return out
 
 
-def _order(setups: set[str], baseline: str, wanted: list[str] | None) -> list[str]:
-    if wanted:
-        return [s for s in wanted if s in setups]
-    preferred = [baseline] + [s for s in PREFERRED_ORDER if s != baseline]
-    return [s for s in preferred if s in setups] + sorted(setups - set(preferred))
+CSV_HEADER = [
+    "model",
+    "data",
+    "target",
+    "setup",
+    "seeds",
+    "agglutinative_mean",
+    "agglutinative_std",
+    "agglutinative_gain",
+    "rest_mean",
+    "rest_std",
+    "rest_gain",
+    "gap",
+    "agglutinative_langs",
+    "rest_langs",
+]
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+def _table_rows(summary, order: list[str], baseline: str) -> tuple[list, list]:
+    """A row per (model, data, target, setup): the Markdown cells and the CSV numbers."""
+    several = len({(e["model"], e["data"]) for e in summary}) > 1
+    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
+    rows, csv_rows = [], []
+    for model, data in sorted({(e["model"], e["data"]) for e in summary}):
+        for task in sorted({e["task"] for e in summary}):
+            for setup in order:
+                e = index.get((model, data, task, setup))
+                if e is None:
+                    continue
+                seeds = len(e["agglutinative_seeds"]) or len(e["rest_seeds"])
+                gains = [signed(e[f"{g}_gain"]) if setup != baseline else "" for g in GROUPS]
+                rows.append(
+                    [task, setup_label(setup, model, data, several), seeds]
+                    + [fmt_mean_std(e["agglutinative_seeds"], 2), gains[0]]
+                    + [fmt_mean_std(e["rest_seeds"], 2), gains[1], signed(e["gap"])]
+                )
+                numbers = [
+                    rounded(v)
+                    for g in GROUPS
+                    for v in (e[g], mean_std(e[f"{g}_seeds"])[1], e[f"{g}_gain"])
+                ]
+                csv_rows.append(
+                    [model, data, task, setup, seeds, *numbers, rounded(e["gap"])]
+                    + [" ".join(e["languages"][g]) for g in GROUPS]
+                )
+    return rows, csv_rows
+
+
+def _notes(summary, group: list[str], source: str, baseline: str, include_english: bool):
+    coverage = []
+    for task in sorted({e["task"] for e in summary}):
+        have = sorted(
+            {lang for e in summary if e["task"] == task for lang in e["languages"]["agglutinative"]}
+        )
+        missing = [lang for lang in group if lang not in have]
+        coverage.append(
+            f"{task}: agglutinative group = {' '.join(have) or 'none'}"
+            + (f" (not scored: {' '.join(missing)})" if missing else "")
+        )
+    return [
+        "Scores: the target's metric averaged over the group's languages per run, then mean ± "
+        f"sample std over seeds; Δ = setup − {baseline} (means); agglutinative − rest = the "
+        "setup's gap between the two groups.",
+        f"Agglutinative group (from {source}): {' '.join(group)}. 'rest' = the target's other "
+        "languages" + (" including English." if include_english else ", English left out."),
+        *coverage,
+    ]
+
+
+def _group_and_source(runs: list[Run], agglutinative) -> tuple[list[str], str]:
+    """The group (option, else the experiment config, else the default) and where it came from."""
+    if as_list(agglutinative):
+        return as_list(agglutinative), "--set agglutinative"
+    configured = configured_group(runs)
+    source = "--set agglutinative" if agglutinative is not None else None
+    if configured:
+        return configured, source or "the experiment config"
+    return list(DEFAULT_GROUP), source or "the default"
 
 
 def analyse(
@@ -169,142 +236,38 @@ def analyse(
 ) -> dict[str, Any]:
     out_dir = Path(out_dir)
     runs = collect_runs(runs_dir)
-    group = _as_list(agglutinative) or configured_group(runs) or list(DEFAULT_GROUP)
-    source = (
-        "--set agglutinative"
-        if agglutinative is not None
-        else "the experiment config"
-        if configured_group(runs)
-        else "the default"
-    )
-    records = run_group_averages(runs, group, bool(include_english))
-    summary = summarise(records, baseline)
-    order = _order({e["setup"] for e in summary}, baseline, _as_list(setups))
+    group, source = _group_and_source(runs, agglutinative)
+    summary = summarise(run_group_averages(runs, group, bool(include_english)), baseline)
+    preferred = [baseline, *(s for s in PREFERRED_ORDER if s != baseline)]
+    order = order_setups({e["setup"] for e in summary}, preferred, as_list(setups))
     if not order:
         raise UserError(f"none of the setups {setups} has runs under {runs_dir}")
     tasks = sorted({e["task"] for e in summary})
-    several = len({(e["model"], e["data"]) for e in summary}) > 1
-    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
-
-    header = [
-        "target",
-        "setup",
-        "seeds",
-        "agglutinative",
-        f"agglutinative Δ {baseline}",
-        "rest",
-        f"rest Δ {baseline}",
-        "agglutinative − rest",
-    ]
-    csv_header = [
-        "model",
-        "data",
-        "target",
-        "setup",
-        "seeds",
-        "agglutinative_mean",
-        "agglutinative_std",
-        "agglutinative_gain",
-        "rest_mean",
-        "rest_std",
-        "rest_gain",
-        "gap",
-        "agglutinative_langs",
-        "rest_langs",
-    ]
-    rows, csv_rows = [], []
-    for model, data in sorted({(e["model"], e["data"]) for e in summary}):
-        for task in tasks:
-            for setup in order:
-                e = index.get((model, data, task, setup))
-                if e is None:
-                    continue
-                label = f"{setup} ({model}/{data})" if several else setup
-                rows.append(
-                    [
-                        task,
-                        label,
-                        len(e["agglutinative_seeds"]) or len(e["rest_seeds"]),
-                        fmt_mean_std(e["agglutinative_seeds"], 2),
-                        "" if setup == baseline else _signed(e["agglutinative_gain"]),
-                        fmt_mean_std(e["rest_seeds"], 2),
-                        "" if setup == baseline else _signed(e["rest_gain"]),
-                        _signed(e["gap"]),
-                    ]
-                )
-                csv_rows.append(
-                    [
-                        model,
-                        data,
-                        task,
-                        setup,
-                        len(e["agglutinative_seeds"]) or len(e["rest_seeds"]),
-                        _r(e["agglutinative"]),
-                        _r(mean_std(e["agglutinative_seeds"])[1]),
-                        _r(e["agglutinative_gain"]),
-                        _r(e["rest"]),
-                        _r(mean_std(e["rest_seeds"])[1]),
-                        _r(e["rest_gain"]),
-                        _r(e["gap"]),
-                        " ".join(e["languages"]["agglutinative"]),
-                        " ".join(e["languages"]["rest"]),
-                    ]
-                )
-    coverage = []
-    for task in tasks:
-        have = sorted(
-            {lang for e in summary if e["task"] == task for lang in e["languages"]["agglutinative"]}
-        )
-        missing = [lang for lang in group if lang not in have]
-        coverage.append(
-            f"{task}: agglutinative group = {' '.join(have) or 'none'}"
-            + (f" (not scored: {' '.join(missing)})" if missing else "")
-        )
-    notes = [
-        "Scores: the target's metric averaged over the group's languages per run, then mean ± "
-        f"sample std over seeds; Δ = setup − {baseline} (means); agglutinative − rest = the "
-        "setup's gap between the two groups.",
-        f"Agglutinative group (from {source}): {' '.join(group)}. 'rest' = the target's other "
-        "languages" + (" including English." if include_english else ", English left out."),
-        *coverage,
-    ]
-    study = Study("morphology", out_dir)
-    study.tables = write_table(
-        out_dir,
+    header = ["target", "setup", "seeds", "agglutinative", f"agglutinative Δ {baseline}"]
+    header += ["rest", f"rest Δ {baseline}", "agglutinative − rest"]
+    rows, csv_rows = _table_rows(summary, order, baseline)
+    table = Table(
         header,
         rows,
-        title="Morphology: agglutinative languages vs the rest",
-        notes=notes,
-        csv_header=csv_header,
-        csv_rows=csv_rows,
+        "Morphology: agglutinative languages vs the rest",
+        _notes(summary, group, source, baseline, bool(include_english)),
+        CSV_HEADER,
+        csv_rows,
     )
-    study.tables.append(_per_language(out_dir, runs, group))
-    study.figures = _bars(summary, order, tasks, baseline, out_dir)
-    study.notes = [f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"]
-    study.data = {"group": group, "summary": summary}
-    return study.as_dict()
-
-
-def _r(value: float | None) -> Any:
-    return "" if value is None else round(float(value), 4)
-
-
-def _per_language(out_dir: Path, runs: list[Run], group: list[str]) -> Path:
-    """per_language.csv: mean over seeds of every (model, data, target, setup, language)."""
-    acc: dict[tuple, list[float]] = defaultdict(list)
-    for run in runs:
-        for task in run.tasks:
-            for lang, value in run.lang_scores(task).items():
-                acc[(run.model, run.data, task, run.intermediate, lang)].append(value)
     members = set(group)
-    rows = [
-        [*key, "agglutinative" if key[4] in members else "rest", _r(statistics.fmean(v)), len(v)]
-        for key, v in sorted(acc.items())
-    ]
-    path = out_dir / "per_language.csv"
-    header = ["model", "data", "target", "setup", "lang", "group", "mean", "seeds"]
-    path.write_text(csv_table(header, rows), "utf-8")
-    return path
+    return write_report(
+        "morphology",
+        out_dir,
+        table,
+        after=[lambda out: [write_per_language(out, runs, lambda lang: _group_of(lang, members))]],
+        figures=lambda out: _bars(summary, order, tasks, baseline, out),
+        notes=[f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"],
+        data={"group": group, "summary": summary},
+    )
+
+
+def _group_of(lang: str, members: set[str]) -> str:
+    return "agglutinative" if lang in members else "rest"
 
 
 def _bars(summary, order: list[str], tasks: list[str], baseline: str, out_dir: Path) -> list[Path]:
@@ -314,7 +277,6 @@ def _bars(summary, order: list[str], tasks: list[str], baseline: str, out_dir: P
     from matplotlib.patches import Patch
 
     models = sorted({(e["model"], e["data"]) for e in summary})
-    colours = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
     figures: list[Path] = []
     for model, data in models:
         fig, axes = plt.subplots(
@@ -327,39 +289,11 @@ def _bars(summary, order: list[str], tasks: list[str], baseline: str, out_dir: P
                 if (e["model"], e["data"], e["task"]) == (model, data, task)
             }
             shown = [s for s in order if s in entries]
-            width = 0.8 / max(len(shown), 1)
             for row, kind in enumerate(("score", "gain")):
-                ax = axes[row][col]
-                bars = [s for s in shown if kind == "score" or s != baseline]
-                for i, setup in enumerate(bars):
-                    e = entries[setup]
-                    xs = [g + (i - (len(bars) - 1) / 2) * width for g in range(len(GROUPS))]
-                    if kind == "score":
-                        ys = [e[g] if e[g] is not None else 0.0 for g in GROUPS]
-                        err = [mean_std(e[f"{g}_seeds"])[1] or 0.0 for g in GROUPS]
-                    else:
-                        ys = [e[f"{g}_gain"] or 0.0 for g in GROUPS]
-                        err = None
-                    colour = colours[order.index(setup) % len(colours)]
-                    drawn = ax.bar(xs, ys, width * 0.95, yerr=err, capsize=3, label=setup,
-                                   color=colour)  # fmt: skip
-                    ax.bar_label(drawn, fmt="%.1f" if kind == "score" else "%+.1f", fontsize=7,
-                                 padding=2)  # fmt: skip
-                ax.set_xticks(range(len(GROUPS)), ["agglutinative", "rest"])
-                ax.grid(axis="y", alpha=0.3)
-                if kind == "score":
-                    ax.set_title(f"{task}: zero-shot average", fontsize=10)
-                    ax.set_ylabel("score (mean over languages, seeds)")
-                    top = max((e[g] or 0.0) for e in entries.values() for g in GROUPS)
-                    ax.set_ylim(0, top * 1.18 + 1)
-                else:
-                    ax.axhline(0.0, color="black", linewidth=0.8)
-                    ax.set_title(f"{task}: gain over {baseline}", fontsize=10)
-                    ax.set_ylabel(f"Δ vs {baseline} (points)")
-                    ax.margins(y=0.25)
+                _group_panel(axes[row][col], kind, task, entries, shown, order, baseline)
         # One legend for the figure (setup colours are the same in every panel), below it.
         handles = [
-            Patch(color=colours[order.index(s) % len(colours)], label=s)
+            Patch(color=COLOURS[order.index(s) % len(COLOURS)], label=s)
             for s in order
             if any(e["setup"] == s and (e["model"], e["data"]) == (model, data) for e in summary)
         ]
@@ -369,3 +303,36 @@ def _bars(summary, order: list[str], tasks: list[str], baseline: str, out_dir: P
         stem = "group_averages" + (f"_{model}_{data}" if len(models) > 1 else "")
         figures += save_figure(fig, out_dir, stem)
     return figures
+
+
+def _group_panel(ax, kind: str, task: str, entries, shown, order, baseline: str) -> None:
+    """One target's panel: the two groups' scores of every setup (error bars: seed std), or
+    (``kind="gain"``) their gains over the baseline."""
+    width = 0.8 / max(len(shown), 1)
+    bars = [s for s in shown if kind == "score" or s != baseline]
+    for i, setup in enumerate(bars):
+        e = entries[setup]
+        xs = [g + (i - (len(bars) - 1) / 2) * width for g in range(len(GROUPS))]
+        if kind == "score":
+            ys = [e[g] if e[g] is not None else 0.0 for g in GROUPS]
+            err = [mean_std(e[f"{g}_seeds"])[1] or 0.0 for g in GROUPS]
+        else:
+            ys = [e[f"{g}_gain"] or 0.0 for g in GROUPS]
+            err = None
+        colour = COLOURS[order.index(setup) % len(COLOURS)]
+        drawn = ax.bar(xs, ys, width * 0.95, yerr=err, capsize=3, label=setup,
+                       color=colour)  # fmt: skip
+        ax.bar_label(drawn, fmt="%.1f" if kind == "score" else "%+.1f", fontsize=7,
+                     padding=2)  # fmt: skip
+    ax.set_xticks(range(len(GROUPS)), ["agglutinative", "rest"])
+    ax.grid(axis="y", alpha=0.3)
+    if kind == "score":
+        ax.set_title(f"{task}: zero-shot average", fontsize=10)
+        ax.set_ylabel("score (mean over languages, seeds)")
+        top = max((e[g] or 0.0) for e in entries.values() for g in GROUPS)
+        ax.set_ylim(0, top * 1.18 + 1)
+    else:
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_title(f"{task}: gain over {baseline}", fontsize=10)
+        ax.set_ylabel(f"Δ vs {baseline} (points)")
+        ax.margins(y=0.25)

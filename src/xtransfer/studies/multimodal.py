@@ -24,14 +24,19 @@ from typing import Any
 from xtransfer.errors import UserError
 from xtransfer.studies.common import (
     Run,
-    Study,
+    Table,
+    as_list,
     collect_runs,
-    csv_table,
     fmt_mean_std,
     mean_std,
+    order_setups,
     pyplot,
+    rounded,
     save_figure,
-    write_table,
+    setup_label,
+    signed,
+    write_per_language,
+    write_report,
 )
 
 PREFERRED_ORDER = ["none", "mnli", "captions", "captions+mnli.multitask"]
@@ -113,28 +118,57 @@ def summarise(runs: list[Run], baseline: str = "none", text_only: str = "mnli") 
     return out
 
 
-def _order(setups: set[str], wanted: list[str] | None, baseline: str, text_only: str):
-    if wanted:
-        return [s for s in wanted if s in setups]
-    preferred = [baseline, text_only] + [s for s in PREFERRED_ORDER if s not in (baseline,)]
-    preferred = list(dict.fromkeys(preferred))
-    return [s for s in preferred if s in setups] + sorted(setups - set(preferred))
+def _table_rows(summary, order, tasks, baseline: str, text_only: str) -> tuple[list, list]:
+    """Markdown rows (a setup per row, the targets side by side) and CSV rows (one per cell)."""
+    pairs = sorted({(e["model"], e["data"]) for e in summary})
+    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
+    rows, csv_rows = [], []
+    for model, data in pairs:
+        for setup in order:
+            entries = [index.get((model, data, task, setup)) for task in tasks]
+            present = [e for e in entries if e is not None]
+            if not present:
+                continue
+            devs = [e["intermediate_dev"] for e in present if e["intermediate_dev"] is not None]
+            row = [
+                setup_label(setup, model, data, len(pairs) > 1),
+                present[0]["kind"],
+                f"{statistics.fmean(devs):.1f}" if devs else "–",
+            ]
+            for e in entries:
+                row += ["–", "–", "–"] if e is None else _cells(e, setup, baseline, text_only)
+                if e is not None:
+                    csv_rows.append([model, data, setup, e["kind"], e["task"], len(e["seeds"])])
+                    csv_rows[-1] += [rounded(e[k]) for k in CSV_NUMBERS]
+            complete = all(e is not None for e in entries)
+            row.append(f"{statistics.fmean(e['mean'] for e in present):.2f}" if complete else "–")
+            rows.append(row)
+    return rows, csv_rows
 
 
-def _as_list(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace(",", " ").split() if v.strip()]
-    return [str(v) for v in value]
+CSV_NUMBERS = ("mean", "std", "gain_vs_none", "gain_vs_text", "intermediate_dev")
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+def _cells(e: dict, setup: str, baseline: str, text_only: str) -> list[str]:
+    return [
+        fmt_mean_std(e["seeds"], 2),
+        "" if setup == baseline else signed(e["gain_vs_none"]),
+        "" if setup == text_only else signed(e["gain_vs_text"]),
+    ]
 
 
-def _r(value: float | None) -> Any:
-    return "" if value is None else round(float(value), 4)
+def _notes(summary, baseline: str, text_only: str) -> list[str]:
+    seeds = sorted({len(e["seeds"]) for e in summary})
+    return [
+        "Scores: each target's average over its languages (accuracy), mean ± sample std over "
+        f"seeds ({'/'.join(map(str, seeds))} per cell); Δ = difference of means against "
+        f"{baseline} (no intermediate training) and against {text_only} (text-only "
+        "intermediate training). Intermediate dev: the intermediate phase's best English dev "
+        "score (caption→image retrieval accuracy for captions; for a multi-task phase, the "
+        "mean of its tasks' scores).",
+        "Kinds: image-text = only image_text tasks (contrastive caption ↔ image-vector loss, "
+        "no vision model), text = only text tasks, image-text + text = both in one phase.",
+    ]
 
 
 def analyse(
@@ -147,96 +181,33 @@ def analyse(
     out_dir = Path(out_dir)
     runs = collect_runs(runs_dir)
     summary = summarise(runs, baseline, text_only)
-    order = _order({e["setup"] for e in summary}, _as_list(setups), baseline, text_only)
+    preferred = [baseline, text_only, *(s for s in PREFERRED_ORDER if s != baseline)]
+    order = order_setups({e["setup"] for e in summary}, preferred, as_list(setups))
     if not order:
         raise UserError(f"none of the setups {setups} has runs under {runs_dir}")
     found = {e["task"] for e in summary}
     tasks = [t for t in TARGET_ORDER if t in found] + sorted(found - set(TARGET_ORDER))
-    pairs = sorted({(e["model"], e["data"]) for e in summary})
-    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
-
     header = ["setup", "kind", "intermediate dev"]
     for task in tasks:
         header += [f"{task}", f"{task} Δ {baseline}", f"{task} Δ {text_only}"]
-    header += ["mean over targets"]
-    csv_header = ["model", "data", "setup", "kind", "target", "seeds", "mean", "std"]
-    csv_header += ["gain_vs_none", "gain_vs_text", "intermediate_dev"]
-    rows, csv_rows = [], []
-    for model, data in pairs:
-        for setup in order:
-            entries = [index.get((model, data, task, setup)) for task in tasks]
-            if not any(entries):
-                continue
-            present = [e for e in entries if e is not None]
-            label = f"{setup} ({model}/{data})" if len(pairs) > 1 else setup
-            devs = [e["intermediate_dev"] for e in present if e["intermediate_dev"] is not None]
-            row = [label, present[0]["kind"], f"{statistics.fmean(devs):.1f}" if devs else "–"]
-            for e in entries:
-                if e is None:
-                    row += ["–", "–", "–"]
-                    continue
-                row += [
-                    fmt_mean_std(e["seeds"], 2),
-                    "" if setup == baseline else _signed(e["gain_vs_none"]),
-                    "" if setup == text_only else _signed(e["gain_vs_text"]),
-                ]
-                csv_rows.append(
-                    [
-                        model,
-                        data,
-                        setup,
-                        e["kind"],
-                        e["task"],
-                        len(e["seeds"]),
-                        _r(e["mean"]),
-                        _r(e["std"]),
-                        _r(e["gain_vs_none"]),
-                        _r(e["gain_vs_text"]),
-                        _r(e["intermediate_dev"]),
-                    ]
-                )
-            complete = all(e is not None for e in entries)
-            row.append(f"{statistics.fmean(e['mean'] for e in present):.2f}" if complete else "–")
-            rows.append(row)
-    seeds = sorted({len(e["seeds"]) for e in summary})
-    notes = [
-        "Scores: each target's average over its languages (accuracy), mean ± sample std over "
-        f"seeds ({'/'.join(map(str, seeds))} per cell); Δ = difference of means against "
-        f"{baseline} (no intermediate training) and against {text_only} (text-only "
-        "intermediate training). Intermediate dev: the intermediate phase's best English dev "
-        "score (caption→image retrieval accuracy for captions; for a multi-task phase, the "
-        "mean of its tasks' scores).",
-        "Kinds: image-text = only image_text tasks (contrastive caption ↔ image-vector loss, "
-        "no vision model), text = only text tasks, image-text + text = both in one phase.",
-    ]
-    study = Study("multimodal", out_dir)
-    study.tables = write_table(
-        out_dir,
-        header,
+    rows, csv_rows = _table_rows(summary, order, tasks, baseline, text_only)
+    table = Table(
+        [*header, "mean over targets"],
         rows,
-        title="Multimodal intermediate training: image-text vs text-only",
-        notes=notes,
-        csv_header=csv_header,
-        csv_rows=csv_rows,
+        "Multimodal intermediate training: image-text vs text-only",
+        _notes(summary, baseline, text_only),
+        ["model", "data", "setup", "kind", "target", "seeds", *CSV_NUMBERS],
+        csv_rows,
     )
-    study.tables.append(_per_language(out_dir, runs))
-    study.figures = _bars(summary, order, tasks, baseline, out_dir)
-    study.notes = [f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"]
-    study.data = {"summary": summary}
-    return study.as_dict()
-
-
-def _per_language(out_dir: Path, runs: list[Run]) -> Path:
-    acc: dict[tuple, list[float]] = defaultdict(list)
-    for run in runs:
-        for task in run.tasks:
-            for lang, value in run.lang_scores(task).items():
-                acc[(run.model, run.data, task, run.intermediate, lang)].append(value)
-    rows = [[*key, _r(statistics.fmean(v)), len(v)] for key, v in sorted(acc.items())]
-    path = out_dir / "per_language.csv"
-    header = ["model", "data", "target", "setup", "lang", "mean", "seeds"]
-    path.write_text(csv_table(header, rows), "utf-8")
-    return path
+    return write_report(
+        "multimodal",
+        out_dir,
+        table,
+        after=[lambda out: [write_per_language(out, runs)]],
+        figures=lambda out: _bars(summary, order, tasks, baseline, out),
+        notes=[f"{len(runs)} runs; setups: {', '.join(order)}; targets: {', '.join(tasks)}"],
+        data={"summary": summary},
+    )
 
 
 def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
@@ -246,6 +217,7 @@ def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
     from matplotlib.patches import Patch
 
     pairs = sorted({(e["model"], e["data"]) for e in summary})
+    index = {(e["model"], e["data"], e["task"], e["setup"]): e for e in summary}
     figures: list[Path] = []
     for model, data in pairs:
         fig, axes = plt.subplots(
@@ -253,48 +225,9 @@ def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
         )
         kinds_seen: list[str] = []
         for ax, task in zip(axes[0], tasks, strict=True):
-            entries = [
-                next(
-                    (
-                        e
-                        for e in summary
-                        if (e["model"], e["data"], e["task"], e["setup"]) == (model, data, task, s)
-                    ),
-                    None,
-                )
-                for s in order
-            ]
+            entries = [index.get((model, data, task, s)) for s in order]
             shown = [e for e in entries if e is not None]
-            xs = list(range(len(shown)))
-            colours = [KIND_COLOURS.get(e["kind"], "#9467bd") for e in shown]
-            ax.bar(
-                xs,
-                [e["mean"] for e in shown],
-                0.7,
-                yerr=[e["std"] or 0.0 for e in shown],
-                capsize=4,
-                color=colours,
-            )
-            for x, e in zip(xs, shown, strict=True):
-                # Above the error bar, so that the numbers never sit on its whisker.
-                text = f"{e['mean']:.1f}"
-                if e["setup"] != baseline and e["gain_vs_none"] is not None:
-                    text += f"\n({e['gain_vs_none']:+.1f})"
-                ax.annotate(
-                    text,
-                    (x, e["mean"] + (e["std"] or 0.0)),
-                    textcoords="offset points",
-                    xytext=(0, 3),
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                )
-            ax.set_xticks(xs, [_short(e["setup"]) for e in shown], rotation=20, ha="right")
-            ax.set_title(f"{task}: zero-shot average", fontsize=10)
-            ax.set_ylabel("accuracy (mean over languages, seeds)")
-            top = max(e["mean"] + (e["std"] or 0.0) for e in shown)
-            ax.set_ylim(0.0, top * 1.15 + 2)
-            ax.grid(axis="y", alpha=0.3)
+            _target_panel(ax, task, shown, baseline)
             kinds_seen += [e["kind"] for e in shown if e["kind"] not in kinds_seen]
         handles = [Patch(color=KIND_COLOURS.get(k, "#9467bd"), label=k) for k in kinds_seen]
         fig.legend(
@@ -309,6 +242,41 @@ def _bars(summary, order, tasks, baseline: str, out_dir: Path) -> list[Path]:
         stem = "target_scores" + (f"_{model}_{data}" if len(pairs) > 1 else "")
         figures += save_figure(fig, out_dir, stem)
     return figures
+
+
+def _target_panel(ax, task: str, shown: list[dict], baseline: str) -> None:
+    """One target's bars: a bar per setup (colour = kind, error bar = seed std), its mean and
+    gain over the baseline written above it."""
+    xs = list(range(len(shown)))
+    colours = [KIND_COLOURS.get(e["kind"], "#9467bd") for e in shown]
+    ax.bar(
+        xs,
+        [e["mean"] for e in shown],
+        0.7,
+        yerr=[e["std"] or 0.0 for e in shown],
+        capsize=4,
+        color=colours,
+    )
+    for x, e in zip(xs, shown, strict=True):
+        # Above the error bar, so that the numbers never sit on its whisker.
+        text = f"{e['mean']:.1f}"
+        if e["setup"] != baseline and e["gain_vs_none"] is not None:
+            text += f"\n({e['gain_vs_none']:+.1f})"
+        ax.annotate(
+            text,
+            (x, e["mean"] + (e["std"] or 0.0)),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
+    ax.set_xticks(xs, [_short(e["setup"]) for e in shown], rotation=20, ha="right")
+    ax.set_title(f"{task}: zero-shot average", fontsize=10)
+    ax.set_ylabel("accuracy (mean over languages, seeds)")
+    top = max(e["mean"] + (e["std"] or 0.0) for e in shown)
+    ax.set_ylim(0.0, top * 1.15 + 2)
+    ax.grid(axis="y", alpha=0.3)
 
 
 def _short(setup: str) -> str:
