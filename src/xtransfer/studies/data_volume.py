@@ -22,13 +22,18 @@ import yaml
 from xtransfer.errors import UserError
 from xtransfer.studies.common import (
     Run,
-    Study,
+    Table,
+    append_section,
     collect_runs,
     fmt_num,
+    lang_score_lists,
     markdown_table,
     pyplot,
+    rounded,
     save_figure,
-    write_table,
+    setup_label,
+    write_csv,
+    write_report,
 )
 from xtransfer.studies.stats import DEFAULT_BOOTSTRAP, Correlation, correlate
 
@@ -71,12 +76,11 @@ def load_sizes(path: Path | None = None) -> SizeTable:
 
 def mean_scores(runs: list[Run]) -> dict[tuple, dict[str, float]]:
     """{(model, data, setup, task): {lang: mean over seeds}}."""
-    acc: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for run in runs:
-        for task in run.tasks:
-            for lang, value in run.lang_scores(task).items():
-                acc[(run.model, run.data, run.intermediate, task)][lang].append(value)
-    return {k: {lang: sum(v) / len(v) for lang, v in d.items()} for k, d in acc.items()}
+    acc = lang_score_lists(runs, lambda r, t: (r.model, r.data, r.intermediate, t))
+    means: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for (*key, lang), values in acc.items():
+        means[tuple(key)][lang] = sum(values) / len(values)
+    return dict(means)
 
 
 def gains(
@@ -120,6 +124,93 @@ def _correlations(points: list[dict], n_boot: int, level: float, seed: int) -> d
     }
 
 
+CSV_HEADER = [
+    "model",
+    "data",
+    "setup",
+    "task",
+    "n",
+    "mean_gain",
+    "pearson",
+    "pearson_low",
+    "pearson_high",
+    "spearman",
+    "spearman_low",
+    "spearman_high",
+]
+
+
+def _sized_records(runs, baseline, setups, include_english, table: SizeTable) -> list[dict]:
+    """The gain records, each with its language's CC-100 size (None when not on file)."""
+    records = gains(runs, baseline, setups)
+    if not records:
+        have = sorted({r.intermediate for r in runs})
+        raise UserError(
+            f"no gains to compute: need runs of the baseline {baseline!r} and of another setup "
+            f"on the same target, model and data (setups found: {', '.join(have)})"
+        )
+    if not include_english:
+        records = [r for r in records if r["lang"] != "en"]
+    for rec in records:
+        rec["size"] = table.sizes.get(rec["lang"])
+    return records
+
+
+def _groups(sized: list[dict]) -> dict[tuple, list[dict]]:
+    """(model, data, setup, task or ``pooled``) -> its sized gain records."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for rec in sized:
+        groups[(rec["model"], rec["data"], rec["setup"], rec["task"])].append(rec)
+        groups[(rec["model"], rec["data"], rec["setup"], "pooled")].append(rec)
+    return groups
+
+
+def _table_rows(groups, several: bool, n_boot: int, level: float, seed: int):
+    """Markdown rows, CSV rows and the correlations ({"model/data/setup/task": stats})."""
+    rows, csv_rows, results = [], [], {}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3] == "pooled", k[3])):
+        model, data, setup, task = key
+        stats = _correlations(groups[key], n_boot, level, seed)
+        results["/".join(key)] = stats
+        pr: Correlation = stats["pearson"]
+        sr: Correlation = stats["spearman"]
+        label = setup_label(setup, model, data, several)
+        rows.append([label, task, stats["n"], fmt_num(stats["mean_gain"], 2), pr.fmt(), sr.fmt()])
+        numbers = [stats["mean_gain"], pr.r, pr.low, pr.high, sr.r, sr.low, sr.high]
+        csv_rows.append([model, data, setup, task, stats["n"], *map(rounded, numbers)])
+    return rows, csv_rows, results
+
+
+def _notes(baseline: str, n_boot: int, level: float, seed: int, english: bool, source: str):
+    pct = int(round(level * 100))
+    return [
+        f"Gain = setup − {baseline} (mean over seeds, per language, score points). "
+        f"Pearson on log10 of the CC-100 size in GiB, Spearman on ranks (ties averaged); "
+        f"[{pct}% percentile bootstrap CI over languages, {n_boot} resamples, seed "
+        f"{seed}]. Pooled = every (task, language) point of the setup."
+        + ("" if english else " English (the training language) is left out."),
+        f"Sizes: {source}.",
+    ]
+
+
+def _data(results: dict[str, Any], absent: list[str]) -> dict[str, Any]:
+    def interval(c: Correlation) -> list[float]:
+        return [c.r, c.low, c.high]
+
+    return {
+        "correlations": {
+            k: {
+                "n": v["n"],
+                "mean_gain": v["mean_gain"],
+                "pearson": interval(v["pearson"]),
+                "spearman": interval(v["spearman"]),
+            }
+            for k, v in results.items()
+        },
+        "unsized": absent,
+    }
+
+
 def analyse(
     runs_dir: Path,
     out_dir: Path,
@@ -136,127 +227,40 @@ def analyse(
         setups = [s.strip() for s in setups.split(",") if s.strip()]
     table = load_sizes(Path(sizes) if sizes else None)
     runs = collect_runs(runs_dir)
-    records = gains(runs, baseline, setups)
-    if not records:
-        have = sorted({r.intermediate for r in runs})
-        raise UserError(
-            f"no gains to compute: need runs of the baseline {baseline!r} and of another setup "
-            f"on the same target, model and data (setups found: {', '.join(have)})"
-        )
-    if not include_english:
-        records = [r for r in records if r["lang"] != "en"]
-    for rec in records:
-        rec["size"] = table.sizes.get(rec["lang"])
+    records = _sized_records(runs, baseline, setups, include_english, table)
     sized = [r for r in records if r["size"] is not None]
     unsized = [r for r in records if r["size"] is None]
-
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for rec in sized:
-        groups[(rec["model"], rec["data"], rec["setup"], rec["task"])].append(rec)
-        groups[(rec["model"], rec["data"], rec["setup"], "pooled")].append(rec)
+    groups = _groups(sized)
     several = len({(r["model"], r["data"]) for r in records}) > 1
-
-    header = [
-        "setup",
-        "task",
-        "languages",
-        "mean gain",
-        "Pearson r (log size) [CI]",
-        "Spearman ρ [CI]",
-    ]
-    csv_header = [
-        "model",
-        "data",
-        "setup",
-        "task",
-        "n",
-        "mean_gain",
-        "pearson",
-        "pearson_low",
-        "pearson_high",
-        "spearman",
-        "spearman_low",
-        "spearman_high",
-    ]
-    rows, csv_rows, results = [], [], {}
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3] == "pooled", k[3])):
-        model, data, setup, task = key
-        stats = _correlations(groups[key], int(bootstrap), float(level), int(seed))
-        results["/".join(key)] = stats
-        pr: Correlation = stats["pearson"]
-        sr: Correlation = stats["spearman"]
-        label = f"{setup} ({model}/{data})" if several else setup
-        rows.append([label, task, stats["n"], fmt_num(stats["mean_gain"], 2), pr.fmt(), sr.fmt()])
-        csv_rows.append(
-            [
-                model,
-                data,
-                setup,
-                task,
-                stats["n"],
-                _r(stats["mean_gain"]),
-                _r(pr.r),
-                _r(pr.low),
-                _r(pr.high),
-                _r(sr.r),
-                _r(sr.low),
-                _r(sr.high),
-            ]
-        )
-
-    pct = int(round(float(level) * 100))
-    notes = [
-        f"Gain = setup − {baseline} (mean over seeds, per language, score points). "
-        f"Pearson on log10 of the CC-100 size in GiB, Spearman on ranks (ties averaged); "
-        f"[{pct}% percentile bootstrap CI over languages, {int(bootstrap)} resamples, seed "
-        f"{int(seed)}]. Pooled = every (task, language) point of the setup."
-        + ("" if include_english else " English (the training language) is left out."),
-        f"Sizes: {table.source}.",
-    ]
-    study = Study("data-volume", out_dir)
-    study.tables = write_table(
-        out_dir,
-        header,
-        rows,
-        title="Zero-shot gain vs CC-100 size",
-        notes=notes,
-        csv_header=csv_header,
-        csv_rows=csv_rows,
-    )
-    _append_languages(out_dir, sized, unsized, table, baseline)
-    study.tables += _gain_table(out_dir, records)
-    study.figures = _scatter(sized, groups, results, out_dir, baseline)
+    n_boot, level, seed = int(bootstrap), float(level), int(seed)
+    rows, csv_rows, results = _table_rows(groups, several, n_boot, level, seed)
+    header = ["setup", "task", "languages", "mean gain", "Pearson r (log size) [CI]"]
+    notes = _notes(baseline, n_boot, level, seed, include_english, table.source)
     absent = sorted({r["lang"] for r in unsized})
-    study.notes = [
-        f"{len(records)} (setup, task, language) gains; {len(sized)} with a CC-100 size"
-        + (f"; without one: {', '.join(absent)}" if absent else "")
-    ]
-    study.data = {
-        "correlations": {
-            k: {
-                "n": v["n"],
-                "mean_gain": v["mean_gain"],
-                "pearson": [v["pearson"].r, v["pearson"].low, v["pearson"].high],
-                "spearman": [v["spearman"].r, v["spearman"].low, v["spearman"].high],
-            }
-            for k, v in results.items()
-        },
-        "unsized": absent,
-    }
-    return study.as_dict()
+    return write_report(
+        "data-volume",
+        out_dir,
+        Table([*header, "Spearman ρ [CI]"], rows, TITLE, notes, CSV_HEADER, csv_rows),
+        after=[
+            lambda out: _append_languages(out, unsized, table, baseline),
+            lambda out: _gain_table(out, records),
+        ],
+        figures=lambda out: _scatter(sized, groups, results, out, baseline),
+        notes=[
+            f"{len(records)} (setup, task, language) gains; {len(sized)} with a CC-100 size"
+            + (f"; without one: {', '.join(absent)}" if absent else "")
+        ],
+        data=_data(results, absent),
+    )
 
 
-def _r(value: float) -> Any:
-    return "" if value is None or math.isnan(value) else round(float(value), 4)
+TITLE = "Zero-shot gain vs CC-100 size"
 
 
-def _append_languages(out_dir: Path, sized, unsized, table: SizeTable, baseline: str) -> None:
+def _append_languages(out_dir: Path, unsized, table: SizeTable, baseline: str) -> list[Path]:
     """Adds the languages without a CC-100 size (absent from CC-100, or not on file)."""
-    md = out_dir / "table.md"
-    text = md.read_text("utf-8")
-    text += "\n## Languages without a CC-100 size (not in the correlations)\n\n"
     if not unsized:
-        text += "None: every scored language has a size.\n"
+        body = "None: every scored language has a size.\n"
     else:
         rows = [
             [
@@ -268,31 +272,21 @@ def _append_languages(out_dir: Path, sized, unsized, table: SizeTable, baseline:
             ]
             for r in sorted(unsized, key=lambda r: (r["setup"], r["task"], r["lang"]))
         ]
-        text += markdown_table(["setup", "task", "language", "why", f"gain vs {baseline}"], rows)
-    md.write_text(text, "utf-8")
+        body = markdown_table(["setup", "task", "language", "why", f"gain vs {baseline}"], rows)
+    return append_section(
+        out_dir, "Languages without a CC-100 size (not in the correlations)", body
+    )
 
 
 def _gain_table(out_dir: Path, records: list[dict]) -> list[Path]:
     header = ["model", "data", "setup", "task", "lang", "cc100_gib", "baseline", "score", "gain"]
     rows = [
-        [
-            r["model"],
-            r["data"],
-            r["setup"],
-            r["task"],
-            r["lang"],
-            "" if r["size"] is None else r["size"],
-            _r(r["baseline"]),
-            _r(r["score"]),
-            _r(r["gain"]),
-        ]
+        [r["model"], r["data"], r["setup"], r["task"], r["lang"]]
+        + ["" if r["size"] is None else r["size"]]
+        + [rounded(r[k]) for k in ("baseline", "score", "gain")]
         for r in records
     ]
-    path = out_dir / "gains.csv"
-    from xtransfer.studies.common import csv_table
-
-    path.write_text(csv_table(header, rows), "utf-8")
-    return [path]
+    return write_csv(out_dir, "gains.csv", header, rows)
 
 
 def _scatter(sized, groups, results, out_dir: Path, baseline: str) -> list[Path]:

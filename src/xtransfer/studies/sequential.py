@@ -15,13 +15,14 @@ from typing import Any
 from xtransfer.errors import UserError
 from xtransfer.studies.common import (
     Run,
-    Study,
+    Table,
     collect_runs,
     fmt_mean_std,
     mean_std,
     pyplot,
+    rounded,
     save_figure,
-    write_table,
+    write_report,
 )
 
 OPTIONS = {
@@ -111,6 +112,31 @@ def _order(arms: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(arms, key=lambda a: (MODE_ORDER.get(arms[a]["mode"], 9), a))
 
 
+def _table_rows(arms: dict, order: list[str], targets: list[str]) -> tuple[list, list]:
+    """A row per arm: the Markdown cells (mean ± std) and the CSV's mean, std and n columns."""
+    base = arms.get("none")
+    rows, csv_rows = [], []
+    for name in order:
+        arm = arms[name]
+        overall = list(arm["overall"].values())
+        per_task = [list(arm["scores"].get(t, {}).values()) for t in targets]
+        delta = "–"
+        if base is not None and name != "none" and overall and base["overall"]:
+            delta = f"{mean_std(overall)[0] - mean_std(list(base['overall'].values()))[0]:+.1f}"
+        n_seeds = max((len(arm["scores"].get(t, {})) for t in targets), default=0)
+        rows.append(
+            [name, arm["mode"], _describe(arm), _budget(arm)]
+            + [fmt_mean_std(values) for values in [*per_task, overall]]
+            + [delta, n_seeds]
+        )
+        line: list[Any] = [name, arm["mode"], " ".join(arm["tasks"]), _budget(arm)]
+        for values in [*per_task, overall]:
+            mean, std = mean_std(values) if values else (None, None)
+            line += [rounded(mean, 6), rounded(std, 6), len(values)]
+        csv_rows.append(line)
+    return rows, csv_rows
+
+
 def analyse(
     runs_dir: Path, out_dir: Path, benchmark: str | None = None, model: str | None = None
 ) -> dict[str, Any]:
@@ -119,51 +145,11 @@ def analyse(
     summary = summarise(runs)
     arms, targets = summary["arms"], summary["targets"]
     order = _order(arms)
-    base = arms.get("none")
-
-    header = [
-        "arm",
-        "mode",
-        "intermediate tasks",
-        "budget",
-        *targets,
-        "overall",
-        "Δ overall",
-        "seeds",
-    ]
-    rows, csv_rows = [], []
-    for name in order:
-        arm = arms[name]
-        overall = list(arm["overall"].values())
-        delta = "–"
-        if base is not None and name != "none" and overall and base["overall"]:
-            delta = f"{mean_std(overall)[0] - mean_std(list(base['overall'].values()))[0]:+.1f}"
-        n_seeds = max((len(arm["scores"].get(t, {})) for t in targets), default=0)
-        rows.append(
-            [
-                name,
-                arm["mode"],
-                _describe(arm),
-                _budget(arm),
-                *[fmt_mean_std(list(arm["scores"].get(t, {}).values())) for t in targets],
-                fmt_mean_std(overall),
-                delta,
-                n_seeds,
-            ]
-        )
-        line: list[Any] = [name, arm["mode"], " ".join(arm["tasks"]), _budget(arm)]
-        for values in [*(list(arm["scores"].get(t, {}).values()) for t in targets), overall]:
-            mean, std = mean_std(values) if values else (None, None)
-            line += [
-                "" if mean is None else round(mean, 6),
-                "" if std is None else round(std, 6),
-                len(values),
-            ]
-        csv_rows.append(line)
+    header = ["arm", "mode", "intermediate tasks", "budget", *targets, "overall", "Δ overall"]
     csv_header = ["arm", "mode", "tasks", "budget"]
     for col in [*targets, "overall"]:
         csv_header += [f"{col}_mean", f"{col}_std", f"{col}_n"]
-
+    rows, csv_rows = _table_rows(arms, order, targets)
     run0 = runs[0]
     notes = [
         f"Model {run0.model}, data {run0.data}, benchmark "
@@ -171,28 +157,23 @@ def analyse(
         "average over languages (QA: F1); overall = mean over the target tasks per seed; "
         "Δ overall against the no-intermediate arm.",
     ]
-    study = Study("sequential", out_dir)
-    study.tables = write_table(
+    title = "Single-task vs multi-task vs sequential intermediate training (same budget)"
+    return write_report(
+        "sequential",
         out_dir,
-        header,
-        rows,
-        title="Single-task vs multi-task vs sequential intermediate training (same budget)",
-        notes=notes,
-        csv_header=csv_header,
-        csv_rows=csv_rows,
+        Table([*header, "seeds"], rows, title, notes, csv_header, csv_rows),
+        figures=lambda out: _figure(arms, order, targets, out),
+        notes=[f"{len(runs)} runs, {len(arms)} arms, targets: {', '.join(targets)}"],
+        data={
+            name: {
+                "mode": arms[name]["mode"],
+                "tasks": arms[name]["tasks"],
+                "scores": {t: list(v.values()) for t, v in arms[name]["scores"].items()},
+                "overall": list(arms[name]["overall"].values()),
+            }
+            for name in order
+        },
     )
-    study.figures = _figure(arms, order, targets, out_dir)
-    study.notes = [f"{len(runs)} runs, {len(arms)} arms, targets: {', '.join(targets)}"]
-    study.data = {
-        name: {
-            "mode": arms[name]["mode"],
-            "tasks": arms[name]["tasks"],
-            "scores": {t: list(v.values()) for t, v in arms[name]["scores"].items()},
-            "overall": list(arms[name]["overall"].values()),
-        }
-        for name in order
-    }
-    return study.as_dict()
 
 
 def _figure(arms: dict, order: list[str], targets: list[str], out_dir: Path) -> list[Path]:
