@@ -26,15 +26,17 @@ import numpy as np
 
 from xtransfer.errors import UserError
 from xtransfer.studies.common import (
+    OutputStep,
     Run,
-    Study,
+    Table,
+    append_section,
     collect_runs,
-    csv_table,
     fmt_num,
     markdown_table,
     pyplot,
     save_figure,
-    write_table,
+    write_csv,
+    write_report,
 )
 from xtransfer.studies.stats import (
     DEFAULT_BOOTSTRAP,
@@ -284,6 +286,71 @@ def _zero_shot_gains(runs: list[Run], baseline: str) -> dict[tuple[str, str, str
     }
 
 
+def _languages(runs: list[Run], languages: list[str] | str | None) -> list[str]:
+    """The languages to measure: those asked for, else every scored one; never English."""
+    if isinstance(languages, str):
+        languages = [x.strip() for x in languages.split(",") if x.strip()]
+    if not languages:
+        languages = sorted(
+            {lang for r in runs for t in r.tasks for lang in r.lang_scores(t)} - {"en"}
+        )
+    return [str(x) for x in languages if str(x) != "en"]
+
+
+def _chosen_layer(rows: list[dict], layer: int | str) -> tuple[list[dict], str]:
+    """The rows of the table's layer (or of layers 1..L for ``mean``) and its label."""
+    n_layers = max(r["layer"] for r in rows)
+    if layer == "mean":
+        return [r for r in rows if r["layer"] >= 1], f"mean over layers 1–{n_layers}"
+    if not 0 <= int(layer) <= n_layers:
+        raise UserError(f"layer must be 'mean' or 0..{n_layers}, not {layer!r}")
+    return [r for r in rows if r["layer"] == int(layer)], f"layer {int(layer)}"
+
+
+def _gain_rows(chosen, gains, setups, languages, sources, baseline: str):
+    """Per (setup, language): zero-shot gains and alignment changes (Markdown and CSV rows),
+    and the (Δ alignment, gain) points of every (setup, source, measure, task)."""
+    tasks = sorted({t for _, t, _ in gains})
+    align = {m: _mean_by(chosen, ("setup", "source", "lang"), m) for m in METRICS}
+    links: dict[tuple, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    table_rows, csv_rows = [], []
+    for setup in (s for s in setups if s != baseline):
+        for lang in languages:
+            raw = [gains.get((setup, task, lang)) for task in tasks]
+            for source in sources:
+                for metric in METRICS:
+                    a = align[metric].get((setup, source, lang))
+                    b = align[metric].get((baseline, source, lang))
+                    delta = None if a is None or b is None else a - b
+                    raw.append(delta)
+                    for task in tasks:
+                        g = gains.get((setup, task, lang))
+                        if delta is not None and g is not None:
+                            links[(setup, source, metric, task)][0].append(delta)
+                            links[(setup, source, metric, task)][1].append(g)
+            if any(v is not None for v in raw):
+                cells = [fmt_num(v, 2) for v in raw[: len(tasks)]]
+                cells += [fmt_num(v, 3) for v in raw[len(tasks) :]]
+                table_rows.append([setup, lang, *cells])
+                csv_rows.append([setup, lang, *["" if v is None else round(v, 6) for v in raw]])
+    return table_rows, csv_rows, links
+
+
+def _correlation_section(links, n_boot: int, seed: int) -> OutputStep:
+    """Adds to table.md whether the alignment change predicts the gain (across languages)."""
+    rows = []
+    for (setup, source, metric, task), (xs, ys) in sorted(links.items()):
+        pr = correlate(xs, ys, "pearson", n_boot, 0.95, seed)
+        sr = correlate(xs, ys, "spearman", n_boot, 0.95, seed)
+        rows.append([setup, source, METRICS[metric], task, len(xs), pr.fmt(), sr.fmt()])
+    header = ["setup", "pairs", "Δ measure", "task", "languages"]
+    header += ["Pearson r [95% CI]", "Spearman ρ [95% CI]"]
+    heading = "Does the alignment change predict the gain? (across languages)"
+    if not rows:
+        return lambda out: []
+    return lambda out: append_section(out, heading, markdown_table(header, rows))
+
+
 def analyse(
     runs_dir: Path,
     out_dir: Path,
@@ -305,85 +372,22 @@ def analyse(
     runs = collect_runs(runs_dir)
     if len({(r.model, r.data) for r in runs}) > 1:
         raise UserError("runs of several model/data pairs in one folder: point at one sweep")
-    if isinstance(languages, str):
-        languages = [x.strip() for x in languages.split(",") if x.strip()]
-    if not languages:
-        languages = sorted(
-            {lang for r in runs for t in r.tasks for lang in r.lang_scores(t)} - {"en"}
-        )
-    languages = [str(x) for x in languages if str(x) != "en"]
-    rows, notes = measure(
-        runs,
-        languages,
-        phase=phase,
-        max_pairs=int(max_pairs),
-        max_length=int(max_length),
-        batch_size=int(batch_size),
-        tatoeba_dir=tatoeba_dir,
-        xquad_dir=xquad_dir,
-    )
+    languages = _languages(runs, languages)
+    sizes = {"max_pairs": int(max_pairs), "max_length": int(max_length)}
+    rows, notes = measure(runs, languages, phase=phase, batch_size=int(batch_size), **sizes,
+                          tatoeba_dir=tatoeba_dir, xquad_dir=xquad_dir)  # fmt: skip
     if not rows:
         raise UserError(
             "no parallel data for any language: nothing to measure (" + "; ".join(notes) + ")"
         )
-    study = Study("alignment", out_dir)
-    header = ["setup", "seed", "source", "lang", "layer", "pairs", *METRICS]
-    path = out_dir / "alignment.csv"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_table(header, [[r[h] for h in header] for r in rows]), "utf-8")
-    study.tables.append(path)
-
-    n_layers = max(r["layer"] for r in rows)
-    if layer == "mean":
-        chosen = [r for r in rows if r["layer"] >= 1]
-        layer_label = f"mean over layers 1–{n_layers}"
-    else:
-        if not 0 <= int(layer) <= n_layers:
-            raise UserError(f"layer must be 'mean' or 0..{n_layers}, not {layer!r}")
-        chosen = [r for r in rows if r["layer"] == int(layer)]
-        layer_label = f"layer {int(layer)}"
+    chosen, layer_label = _chosen_layer(rows, layer)
     gains = _zero_shot_gains(runs, baseline)
     tasks = sorted({t for _, t, _ in gains})
     setups = sorted({r["setup"] for r in rows}, key=lambda s: (s != baseline, s))
     sources = sorted({r["source"] for r in rows})
-    align = {m: _mean_by(chosen, ("setup", "source", "lang"), m) for m in METRICS}
-
-    table_header = ["setup", "lang", *[f"gain {t}" for t in tasks]]
-    for source in sources:
-        table_header += [f"Δ{m} {source}" for m in ("retrieval", "cosine_gap", "cka")]
-    table_rows, csv_rows = [], []
-    links: dict[tuple[str, str, str, str], tuple[list[float], list[float]]] = defaultdict(
-        lambda: ([], [])
-    )
-    for setup in setups:
-        if setup == baseline:
-            continue
-        for lang in languages:
-            cells, raw = [], []
-            for task in tasks:
-                g = gains.get((setup, task, lang))
-                cells.append(fmt_num(g, 2))
-                raw.append(g)
-            for source in sources:
-                for metric in METRICS:
-                    a = align[metric].get((setup, source, lang))
-                    b = align[metric].get((baseline, source, lang))
-                    delta = None if a is None or b is None else a - b
-                    cells.append(fmt_num(delta, 3))
-                    raw.append(delta)
-                    for task in tasks:
-                        g = gains.get((setup, task, lang))
-                        if delta is not None and g is not None:
-                            links[(setup, source, metric, task)][0].append(delta)
-                            links[(setup, source, metric, task)][1].append(g)
-            if any(v is not None for v in raw):
-                table_rows.append([setup, lang, *cells])
-                csv_rows.append([setup, lang, *["" if v is None else round(v, 6) for v in raw]])
-    corr_rows = []
-    for (setup, source, metric, task), (xs, ys) in sorted(links.items()):
-        pr = correlate(xs, ys, "pearson", int(bootstrap), 0.95, int(seed))
-        sr = correlate(xs, ys, "spearman", int(bootstrap), 0.95, int(seed))
-        corr_rows.append([setup, source, METRICS[metric], task, len(xs), pr.fmt(), sr.fmt()])
+    table_rows, csv_rows, links = _gain_rows(chosen, gains, setups, languages, sources, baseline)
+    header = ["setup", "lang", *[f"gain {t}" for t in tasks]]
+    header += [f"Δ{m} {source}" for source in sources for m in METRICS]
     notes_md = [
         f"Gain = setup − {baseline} zero-shot score (mean over seeds). Δ = alignment of the "
         f"setup's {phase} encoder minus the {baseline} encoder's ({layer_label}; retrieval "
@@ -392,47 +396,28 @@ def analyse(
     ]
     if not tasks or baseline not in setups:
         notes_md.append(f"No {baseline!r} runs: gains and Δ need the baseline in the sweep.")
-    study.tables += write_table(
+    title = "Alignment change vs zero-shot gain, per language"
+    measures = ["setup", "seed", "source", "lang", "layer", "pairs", *METRICS]
+    return write_report(
+        "alignment",
         out_dir,
-        table_header,
-        table_rows,
-        title="Alignment change vs zero-shot gain, per language",
-        notes=notes_md,
-        csv_rows=csv_rows,
+        Table(header, table_rows, title, notes_md, csv_rows=csv_rows),
+        before=[
+            lambda out: write_csv(
+                out, "alignment.csv", measures, [[r[h] for h in measures] for r in rows]
+            )
+        ],
+        after=[_correlation_section(links, int(bootstrap), int(seed))],
+        figures=lambda out: _figures(rows, setups, languages, sources, out),
+        notes=notes,
+        data={"layers": max(r["layer"] for r in rows), "setups": setups, "languages": languages},
     )
-    if corr_rows:
-        md = out_dir / "table.md"
-        md.write_text(
-            md.read_text("utf-8")
-            + "\n## Does the alignment change predict the gain? (across languages)\n\n"
-            + markdown_table(
-                [
-                    "setup",
-                    "pairs",
-                    "Δ measure",
-                    "task",
-                    "languages",
-                    "Pearson r [95% CI]",
-                    "Spearman ρ [95% CI]",
-                ],
-                corr_rows,
-            ),
-            "utf-8",
-        )
-    study.figures = _figures(rows, setups, languages, sources, out_dir)
-    study.notes = notes
-    study.data = {"layers": n_layers, "setups": setups, "languages": languages}
-    return study.as_dict()
 
 
 def _figures(rows, setups, languages, sources, out_dir: Path) -> list[Path]:
     """Per source and measure: one panel per language, a line per setup across layers; plus
     the mean over languages of every measure."""
-    plt = pyplot()
-    from matplotlib.ticker import MaxNLocator
-
     figures: list[Path] = []
-    colours = plt.get_cmap("tab10")
     for source in sources:
         mean = {
             m: _mean_by([r for r in rows if r["source"] == source], ("setup", "lang", "layer"), m)
@@ -440,58 +425,31 @@ def _figures(rows, setups, languages, sources, out_dir: Path) -> list[Path]:
         }
         langs = [lang for lang in languages if any(k[1] == lang for k in mean["cka"])]
         for metric, label in METRICS.items():
-            cols = min(5, len(langs))
-            nrows = math.ceil(len(langs) / cols)
-            fig, axes = plt.subplots(
-                nrows,
-                cols,
-                figsize=(3.0 * cols, 2.5 * nrows),
-                squeeze=False,
-                sharex=True,
-                sharey=True,
-            )
-            for ax, lang in zip(axes.flat, langs, strict=False):
-                for i, setup in enumerate(setups):
-                    pts = sorted(
-                        (k[2], v) for k, v in mean[metric].items() if k[0] == setup and k[1] == lang
-                    )
-                    if pts:
-                        ax.plot(
-                            *zip(*pts, strict=True),
-                            marker="o",
-                            markersize=3,
-                            color=colours(i % 10),
-                            label=setup,
-                        )
-                ax.set_title(f"{lang}–en", fontsize=9)
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-                ax.grid(alpha=0.3)
-            for ax in list(axes.flat)[len(langs) :]:
-                ax.set_visible(False)
-            for ax in axes[-1]:
-                ax.set_xlabel("layer")
-            for ax in axes[:, 0]:
-                ax.set_ylabel(label, fontsize=8)
-            handles, labels = axes.flat[0].get_legend_handles_labels()
-            fig.legend(
-                handles,
-                labels,
-                loc="upper center",
-                ncol=min(4, len(setups)),
-                fontsize=8,
-                bbox_to_anchor=(0.5, 1.0 + 0.06 / nrows),
-            )
-            fig.suptitle(f"{label} per layer, {source} pairs", y=1.0 + 0.12 / nrows)
-            fig.tight_layout()
-            figures += save_figure(fig, out_dir, f"layers_{source}_{metric}")
-        # The mean over languages, the three measures side by side.
-        fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.4))
-        for ax, (metric, label) in zip(axes, METRICS.items(), strict=True):
-            per_layer = _mean_by(
-                [r for r in rows if r["source"] == source], ("setup", "layer"), metric
-            )
-            for i, setup in enumerate(setups):
-                pts = sorted((k[1], v) for k, v in per_layer.items() if k[0] == setup)
+            figures += _layers_figure(mean[metric], metric, label, langs, setups, source, out_dir)
+        figures += _mean_figure(rows, setups, langs, source, out_dir)
+    return figures
+
+
+def _layers_figure(mean, metric, label, langs, setups, source, out_dir: Path) -> list[Path]:
+    """One measure of one source: a panel per language, a line per setup across layers."""
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    colours = plt.get_cmap("tab10")
+    cols = min(5, len(langs))
+    nrows = math.ceil(len(langs) / cols)
+    fig, axes = plt.subplots(
+        nrows,
+        cols,
+        figsize=(3.0 * cols, 2.5 * nrows),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
+    for ax, lang in zip(axes.flat, langs, strict=False):
+        for i, setup in enumerate(setups):
+            pts = sorted((k[2], v) for k, v in mean.items() if k[0] == setup and k[1] == lang)
+            if pts:
                 ax.plot(
                     *zip(*pts, strict=True),
                     marker="o",
@@ -499,12 +457,52 @@ def _figures(rows, setups, languages, sources, out_dir: Path) -> list[Path]:
                     color=colours(i % 10),
                     label=setup,
                 )
-            ax.set_title(label)
-            ax.set_xlabel("layer")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
-        fig.suptitle(f"Alignment with English, mean over {len(langs)} languages ({source})")
-        fig.tight_layout()
-        figures += save_figure(fig, out_dir, f"layers_{source}_mean")
-    return figures
+        ax.set_title(f"{lang}–en", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(langs) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("layer")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(label, fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(4, len(setups)),
+        fontsize=8,
+        bbox_to_anchor=(0.5, 1.0 + 0.06 / nrows),
+    )
+    fig.suptitle(f"{label} per layer, {source} pairs", y=1.0 + 0.12 / nrows)
+    fig.tight_layout()
+    return save_figure(fig, out_dir, f"layers_{source}_{metric}")
+
+
+def _mean_figure(rows, setups, langs, source, out_dir: Path) -> list[Path]:
+    """The mean over languages, the three measures side by side."""
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    colours = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.4))
+    for ax, (metric, label) in zip(axes, METRICS.items(), strict=True):
+        per_layer = _mean_by([r for r in rows if r["source"] == source], ("setup", "layer"), metric)
+        for i, setup in enumerate(setups):
+            pts = sorted((k[1], v) for k, v in per_layer.items() if k[0] == setup)
+            ax.plot(
+                *zip(*pts, strict=True),
+                marker="o",
+                markersize=3,
+                color=colours(i % 10),
+                label=setup,
+            )
+        ax.set_title(label)
+        ax.set_xlabel("layer")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Alignment with English, mean over {len(langs)} languages ({source})")
+    fig.tight_layout()
+    return save_figure(fig, out_dir, f"layers_{source}_mean")
