@@ -40,28 +40,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from xtransfer.tasks.registry import get_task  # the catalogue: one home for language lists
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "src" / "xtransfer" / "assets" / "demo"
 DEFAULT_SEED = 20200528  # any constant; fixed so the committed files can be regenerated
 
-XNLI_LANGS = (
-    "ar",
-    "bg",
-    "de",
-    "el",
-    "en",
-    "es",
-    "fr",
-    "hi",
-    "ru",
-    "sw",
-    "th",
-    "tr",
-    "ur",
-    "vi",
-    "zh",
-)
-PAWSX_LANGS = ("de", "en", "es", "fr", "ja", "ko", "zh")
+XNLI_LANGS = tuple(get_task("xnli").languages_for("xtreme"))
+PAWSX_LANGS = tuple(get_task("pawsx").languages_for("xtreme"))
 TEXT_LANGS = tuple(sorted({*XNLI_LANGS, *PAWSX_LANGS}))
 NLI_LABELS = ("entailment", "neutral", "contradiction")  # MNLI ClassLabel order
 

@@ -49,13 +49,15 @@ sys.path.insert(0, str(SCRIPTS))
 import make_demo_qa as qa  # noqa: E402  (the QA demo's templates and slot fillers)
 import make_demo_tagging as tagging  # noqa: E402  (per-language word lists)
 
+from xtransfer.tasks.registry import get_task  # noqa: E402  (one home for language lists)
+
 DEFAULT_OUT = SCRIPTS.parent / "src" / "xtransfer" / "assets" / "demo"
 SEED = "xtransfer-demo-dual-encoder-v1"
 
-LAREQA_LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
+LAREQA_LANGS = get_task("lareqa").languages_for("xtreme-r")
 LAREQA_PARAGRAPHS = 12  # 3 questions each: 36 questions per language, 24 sentences per language
 
-MEWSLIX_LANGS = ["ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk"]
+MEWSLIX_LANGS = get_task("mewslix").languages_for("xtreme-r")
 ENTITIES = 48
 PAIR_SIZES = {"train": 240, "validation": 40}  # English Wikipedia pairs
 MENTION_SIZES = {"test": 20, "validation": 10}  # per language

@@ -29,6 +29,8 @@ import json
 import random
 from pathlib import Path
 
+from xtransfer.tasks.registry import get_task  # the catalogue: one home for language lists
+
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "xtransfer" / "assets" / "demo"
 
 FIRST = (
@@ -281,8 +283,8 @@ LIBRARY: dict[str, Template] = {
     ),
 }
 
-XQUAD_LANGS = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
-MLQA_LANGS = ["ar", "de", "en", "es", "hi", "vi", "zh"]
+XQUAD_LANGS = sorted(get_task("xquad").languages_for("xtreme-r"))
+MLQA_LANGS = sorted(get_task("mlqa").languages_for("xtreme"))
 TYDIQA_NAMES = {
     "en": "english",
     "ar": "arabic",

@@ -34,6 +34,8 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from xtransfer.tasks.registry import get_task  # the catalogue: one home for language lists
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "src" / "xtransfer" / "assets" / "demo"
 DEFAULT_SEED = 20181117  # any constant (the LASER Tatoeba extraction date); fixed for regeneration
@@ -41,7 +43,7 @@ DEFAULT_SEED = 20181117  # any constant (the LASER Tatoeba extraction date); fix
 PAIRS = 30  # Tatoeba pairs per language
 # BUCC per split: gold pairs, source-only and English-only sentences.
 BUCC_SIZES = {"validation": (30, 12, 12), "test": (45, 18, 18)}
-BUCC_LANGS = ("de", "fr", "ru", "zh")
+BUCC_LANGS = tuple(get_task("bucc2018").languages_for("xtreme"))
 
 NAMES = (
     "Anna", "Maria", "Sara", "Lena", "Nina", "Elena", "Laura", "Julia",
