@@ -117,11 +117,31 @@ def _local_path(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any])
         raise UserError(
             f"data=local has no file for {task} {split}: set data.files.{task}.{split}=PATH "
             "(SQuAD JSON, CoNLL-U, TSV or JSONL; {lang} in the path is replaced)"
+            + (" or data.ud_root=DIR (a UD release folder)" if task == "udpos" else "")
         )
     return Path(_expand(pattern, lang, spec.get("_names")))
 
 
+def _ud_release_split(spec: Mapping[str, Any], data_cfg: Mapping[str, Any]) -> bool:
+    """A UD-POS split built from a UD release folder (data.ud_root), i.e. no data.files entry."""
+    if not (spec.get("local") or {}).get("ud_release"):
+        return False
+    named = ((data_cfg.get("files") or {}).get(spec["_task"]) or {}).get(spec["_split"])
+    return not named and bool(data_cfg.get("ud_root") or data_cfg.get("ud_root_v27"))
+
+
 def _load_local(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    if (spec.get("local") or {}).get("ud_release"):
+        from xtransfer.data import ud_xtreme
+
+        if _ud_release_split(spec, data_cfg):
+            return ud_xtreme.load_ud_release(data_cfg, spec["_split"], lang)
+        path = _local_path(spec, lang, data_cfg)
+        if not path.is_file():
+            raise UserError(f"data file not found: {path} (data=local)")
+        # One named CoNLL-U file: data.udpos.words says how multiword tokens are read.
+        mode = ud_xtreme.word_mode(data_cfg, default="syntactic")
+        return ud_xtreme.read_file_rows(path, lang, mode), str(path)
     path = _local_path(spec, lang, data_cfg)
     return _load_file(path, (spec.get("local") or {}).get("reader"), "data=local")
 
@@ -297,7 +317,17 @@ def data_identity(
         )
     elif source == "hub" and data_cfg.get("mirror"):
         ident["mirror"] = str(data_cfg["mirror"])
+    elif source == "local" and _ud_release_split(
+        {**split_spec, "_task": task.name, "_split": split}, data_cfg
+    ):
+        from xtransfer.data.ud_xtreme import ud_release_identity
+
+        ident["ud_release"] = ud_release_identity(data_cfg, split, lang)
     elif source in ("xtreme_dir", "local"):
+        if source == "local" and (split_spec.get("local") or {}).get("ud_release"):
+            from xtransfer.data.ud_xtreme import word_mode
+
+            ident["udpos_words"] = word_mode(data_cfg, default="syntactic")
         # Local files can change under the same name: size and mtime are part of the identity.
         locate = _xtreme_dir_path if source == "xtreme_dir" else _local_path
         path = locate(
