@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from xtransfer.data.gold_checks import refuse_blanked_gold
 from xtransfer.data.readers import read_file, read_jsonl
 from xtransfer.errors import UserError
 from xtransfer.tasks.registry import TaskSpec
@@ -272,6 +273,7 @@ def load_rows(
         rows.append(row)
     if not rows:
         raise UserError(f"{where}: no {lang} rows in split {split!r} of task {task.name!r}")
+    refuse_blanked_gold(task, split, rows, where)
     return rows
 
 
