@@ -319,3 +319,17 @@ def ud_release_identity(data_cfg: Mapping[str, Any], split: str, lang: str) -> d
         "words": word_mode(data_cfg),
         "build": BUILD_VERSION,
     }
+
+
+def udpos_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"udpos_words": mode}`` for results.json when a run reads UD-POS from local CoNLL-U
+    (release folder or files), else ``{}``: the word mode changes what a UD-POS score means."""
+    data = cfg["data"]
+    tasks = {
+        str(cfg["target"]["task"]),
+        *(str(t) for t in (cfg["intermediate"].get("tasks") or {})),
+    }
+    if data.get("source") != "local" or "udpos" not in tasks:
+        return {}
+    named = bool((data.get("files") or {}).get("udpos"))
+    return {"udpos_words": word_mode(data, default="syntactic" if named else "xtreme")}

@@ -6,7 +6,7 @@ same code as `xtransfer score`, so the run's numbers and the scorer's can never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +14,39 @@ from tqdm.auto import tqdm
 
 from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
+from xtransfer.errors import UserError
+from xtransfer.evaluation import comparability
 from xtransfer.evaluation.scoring import FORMAT_EXTENSIONS, score_folder
 from xtransfer.tasks.formats.base import TaskFormat
-from xtransfer.tasks.registry import TaskSpec
+from xtransfer.tasks.registry import TaskSpec, get_task
 from xtransfer.training.events import EventLog
 from xtransfer.training.loop import predict
 from xtransfer.training.model import TaskModel
 
 
-def evaluation_languages(task: TaskSpec, benchmark: str) -> tuple[str, list[str]]:
+def evaluation_languages(
+    task: TaskSpec, benchmark: str, only: Sequence[str] | None = None
+) -> tuple[str, list[str]]:
     """The benchmark whose language list applies, and that list (a task outside ``benchmark``,
-    e.g. XCOPA under XTREME, uses the one benchmark it belongs to)."""
+    e.g. XCOPA under XTREME, uses the one benchmark it belongs to).
+
+    ``only`` (``target.languages``) keeps just those languages, in the benchmark's order; a
+    language the list does not have is an error naming the list.
+    """
+    bench, codes = _benchmark_languages(task, benchmark)
+    if not only:
+        return bench, codes
+    wanted = [str(code) for code in only]
+    unknown = [code for code in wanted if code not in codes]
+    if unknown:
+        raise UserError(
+            f"target.languages: {task.name} has no {', '.join(unknown)} under {bench} "
+            f"(it has: {' '.join(codes)})"
+        )
+    return bench, [code for code in codes if code in wanted]
+
+
+def _benchmark_languages(task: TaskSpec, benchmark: str) -> tuple[str, list[str]]:
     key = benchmark.replace("-", "_")
     if key in task.languages:
         return key, list(task.languages[key])
@@ -75,7 +97,8 @@ def evaluate_languages(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Scores records (SPEC §8) and the task's official-shaped detailed scores."""
     split, max_length = target["test_split"], int(target["max_length"])
-    bench, languages = evaluation_languages(task, benchmark)
+    bench, languages = evaluation_languages(task, benchmark, target.get("languages"))
+    comparability.warn_contaminated(task, data_cfg, languages)
     pred_dir = run_dir / "predictions" / task.name
     label_dir = run_dir / "labels" / task.name
     pred_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +146,9 @@ def evaluate_languages(
         events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
         del features, predictions  # memory must not grow with the number of languages
     accelerator.wait_for_everyone()  # every process scores the files the main process wrote
-    if _in_benchmark(task, bench):
+    # A subset (target.languages) is scored from its own files only: files of other languages
+    # left in the run folder by an earlier run must not enter its numbers.
+    if _in_benchmark(task, bench) and not target.get("languages"):
         report = score_folder(
             run_dir / "predictions",
             run_dir / "labels",
@@ -140,6 +165,30 @@ def evaluate_languages(
         for lang, value in per_lang.items()
     ]
     return records, detailed
+
+
+def finish_scores(
+    cfg: Mapping[str, Any],
+    records: list[dict[str, Any]],
+    detailed: Mapping[str, Any],
+    seen: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Marks every record ``comparable`` (with ``why``) and returns the target's summary entry
+    (``avg_metric`` only when every language of the benchmark was scored)."""
+    target = cfg["target"]
+    task = get_task(target["task"])
+    bench, all_languages = evaluation_languages(task, str(cfg["benchmark"]["name"]))
+    comparability.mark_records(
+        records, task, cfg["data"], _in_benchmark(task, bench), trained_languages=seen
+    )
+    return comparability.summarize(task, records, detailed.get("avg_metric"), all_languages)
+
+
+def check_data_source(cfg: Mapping[str, Any]) -> None:
+    """Before any training: a source that cannot give the benchmark's task is refused
+    (Hub BUCC) unless ``target.allow_noncomparable=true``."""
+    target = cfg["target"]
+    comparability.refuse_noncomparable_source(get_task(target["task"]), cfg["data"], target)
 
 
 def flag_seen_languages(records: list[dict[str, Any]], seen: list[str]) -> None:

@@ -19,8 +19,14 @@ from xtransfer import __version__
 from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
 from xtransfer.data.train_data import train_rows as load_train_rows
+from xtransfer.data.ud_xtreme import udpos_options
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import evaluate_languages, flag_seen_languages
+from xtransfer.evaluation.zero_shot import (
+    check_data_source,
+    evaluate_languages,
+    finish_scores,
+    flag_seen_languages,
+)
 from xtransfer.pipeline.cache import PhaseCache
 from xtransfer.pipeline.identity import identity_config, run_key
 from xtransfer.pipeline.plan import Phase, TaskPlan, base_identity, plan_phases
@@ -333,7 +339,7 @@ def evaluate_checkpoint(
 
 def print_summary(results: dict[str, Any]) -> None:
     for task, summary in results["summary"].items():
-        print(language_table(task, results["scores"], summary.get("avg_metric")))
+        print(language_table(task, results["scores"], summary.get("avg_metric"), summary))
 
 
 def read_finished(results_path: Path) -> dict[str, Any] | None:
@@ -386,6 +392,7 @@ def _execute(
     main, results_path = accelerator.is_main_process, run_dir / RESULTS_FILE
     events.write("run_start", config=OmegaConf.to_container(cfg, resolve=True))
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
+    check_data_source(cfg)
     phases = plan_phases(cfg)
     phase_records, final_ckpt = (
         run_phases(cfg, phases, tokenizer, accelerator, events) if phases else ([], None)
@@ -393,6 +400,7 @@ def _execute(
     scores, detailed = evaluate_checkpoint(cfg, final_ckpt, run_dir, tokenizer, accelerator, events)
     seen = seen_languages(phases)
     flag_seen_languages(scores, seen)
+    summary = finish_scores(cfg, scores, detailed, seen)  # comparable / why per score
     results = {
         "xtransfer_version": __version__,
         # Identity: skip-if-done compares run_key; config is what the key covers.
@@ -410,12 +418,8 @@ def _execute(
         # Languages of the labelled training data of every phase (not MLM text).
         "languages_seen_in_training": seen,
         "scores": scores,
-        "summary": {
-            cfg.target.task: {
-                "avg_metric": detailed.get("avg_metric"),
-                "languages": len({s["lang"] for s in scores}),
-            }
-        },
+        "summary": {cfg.target.task: summary},
+        **udpos_options(cfg),
     }
     if main:
         tmp = results_path.with_suffix(".json.tmp")
@@ -435,7 +439,9 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
     accelerator = get_accelerator(cfg.trainer)
     events = EventLog(run_dir / "events.jsonl", enabled=accelerator.is_main_process)
     tokenizer = load_tokenizer(str(checkpoint / "encoder"))
+    check_data_source(cfg)
     scores, detailed = evaluate_checkpoint(cfg, checkpoint, run_dir, tokenizer, accelerator, events)
+    summary = finish_scores(cfg, scores, detailed)
     results = {
         "xtransfer_version": __version__,
         "checkpoint": str(checkpoint),
@@ -443,12 +449,8 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
         "target": cfg.target.name,
         "phases": [],
         "scores": scores,
-        "summary": {
-            cfg.target.task: {
-                "avg_metric": detailed.get("avg_metric"),
-                "languages": len({s["lang"] for s in scores}),
-            }
-        },
+        "summary": {cfg.target.task: summary},
+        **udpos_options(cfg),
     }
     if accelerator.is_main_process:
         (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False))

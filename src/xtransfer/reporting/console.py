@@ -2,30 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def language_table(task: str, records: Sequence[dict[str, Any]], average: float | None) -> str:
+def language_table(
+    task: str,
+    records: Sequence[dict[str, Any]],
+    average: float | None,
+    summary: Mapping[str, Any] | None = None,
+) -> str:
     """One row per language, one column per metric, and the task average underneath. Languages
-    whose task data were trained on (``seen_in_training``) get a ``seen`` column: not zero-shot."""
+    whose task data were trained on (``seen_in_training``) get a ``seen`` column: not zero-shot.
+    Scores not comparable to the published benchmark (``comparable: false``) are marked ``*``
+    and their reasons listed; a task average over a subset of languages is left out."""
+    summary = summary or {}
     metrics = list(dict.fromkeys(r["metric"] for r in records if r["task"] == task))
     langs = list(dict.fromkeys(r["lang"] for r in records if r["task"] == task))
     value = {(r["lang"], r["metric"]): r["value"] for r in records if r["task"] == task}
     seen = {r["lang"] for r in records if r["task"] == task and r.get("seen_in_training")}
+    why = {r["lang"]: r["why"] for r in records if r["task"] == task and r.get("why")}
     width = max(8, *(len(m) for m in metrics))
     header = f"{'lang':<6}" + "".join(f"{m:>{width + 2}}" for m in metrics)
     header += "  seen" if seen else ""
     lines = [f"{task}: zero-shot scores", header, "-" * len(header)]
     for lang in langs:
         cells = "".join(f"{value.get((lang, m), float('nan')):>{width + 2}.2f}" for m in metrics)
-        mark = "  yes" if lang in seen else ""
-        lines.append(f"{lang:<6}{cells}{mark}")
+        mark = ("  yes" if lang in seen else "     " if seen else "") + (
+            " *" if lang in why else ""
+        )
+        lines.append(f"{lang:<6}{cells}{mark}".rstrip())
     lines.append("-" * len(header))
     if average is not None:
-        lines.append(f"{'avg':<6}{average:>{width + 2}.2f}   ({len(langs)} languages)")
+        star = "" if summary.get("comparable", True) else " *"
+        lines.append(f"{'avg':<6}{average:>{width + 2}.2f}   ({len(langs)} languages){star}")
+    elif summary.get("subset_avg_metric") is not None:
+        lines.append(
+            f"{'avg':<6}{'-':>{width + 2}}   left out: {len(langs)} of "
+            f"{summary.get('languages_of_benchmark')} languages scored (the task average needs "
+            f"every language; their mean is {summary['subset_avg_metric']:.2f}) *"
+        )
     if seen:
         lines.append(
             f"seen: trained on {', '.join(sorted(seen))} task data (not zero-shot for them)"
         )
+    if why or not summary.get("comparable", True):
+        lines.append("* not comparable to the published benchmark numbers:")
+        by_reason: dict[str, list[str]] = {}
+        for lang, reason in why.items():
+            by_reason.setdefault(reason, []).append(lang)
+        for reason, codes in by_reason.items():
+            lines.append(f"  {' '.join(codes)}: {reason}")
+        if summary.get("subset_avg_metric") is not None:
+            lines.append("  avg: only some languages were scored (target.languages)")
     return "\n".join(lines)

@@ -28,6 +28,8 @@ class Cell:
     std: float | None
     n: int
     em: float | None = None  # QA: exact match beside F1
+    # False when any seed's score is not comparable to the published benchmark number
+    comparable: bool = True
 
 
 def find_result_files(paths: Iterable[Path]) -> list[tuple[Path, dict[str, Any]]]:
@@ -54,8 +56,15 @@ def find_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return [result for _, result in find_result_files(paths)]
 
 
+def _comparable(result: dict[str, Any], task: str) -> bool:
+    """The run's own verdict (results.json ``summary.<task>.comparable``); results written
+    before it was recorded count as comparable."""
+    return bool(result["summary"][task].get("comparable", True))
+
+
 def _task_values(result: dict[str, Any], task: str) -> tuple[float, float | None]:
-    """(headline value, EM or None): F1 for QA (with EM), the task's avg_metric otherwise."""
+    """(headline value, EM or None): F1 for QA (with EM), the task's avg_metric otherwise (for
+    a subset of languages, where no avg_metric is recorded, the subset's mean)."""
     if task in QA_TASKS:
         by_metric = defaultdict(list)
         for rec in result["scores"]:
@@ -64,16 +73,22 @@ def _task_values(result: dict[str, Any], task: str) -> tuple[float, float | None
         f1 = statistics.fmean(by_metric["f1"]) if by_metric.get("f1") else float("nan")
         em = by_metric.get("exact_match") or by_metric.get("em")
         return f1, statistics.fmean(em) if em else None
-    return float(result["summary"][task]["avg_metric"]), None
+    summary = result["summary"][task]
+    value = summary.get("avg_metric")
+    if value is None:
+        value = summary.get("subset_avg_metric")
+    return (float(value) if value is not None else float("nan")), None
 
 
 def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str], dict]:
     """(rows, columns, {(row, col): Cell}) with seeds aggregated."""
     values: dict[tuple[str, str], list[tuple[float, float | None]]] = defaultdict(list)
+    comparable: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     for result in results:
         row = str(result.get("intermediate", "?"))
         for task in result.get("summary", {}):
             values[(row, task)].append(_task_values(result, task))
+            comparable[(row, task)] &= _comparable(result, task)
     rows = sorted({r for r, _ in values}, key=lambda r: (r != "none", r))
     cols = sorted({c for _, c in values})
     grid = {}
@@ -85,6 +100,7 @@ def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str],
             std=statistics.stdev(mains) if len(mains) > 1 else None,
             n=len(mains),
             em=statistics.fmean(ems) if ems else None,
+            comparable=comparable[key],
         )
     return rows, cols, grid
 
@@ -98,16 +114,31 @@ def load_reference(name: str) -> dict[str, Any]:
     return refs[name]
 
 
-def _fmt_cell(cell: Cell | None, base: Cell | None, show_delta: bool) -> str:
+NOT_COMPARABLE = "†"
+
+
+def _published(entry: dict[str, Any] | None) -> float | None:
+    """The published headline number of a reference entry (F1 for QA)."""
+    if entry is None:
+        return None
+    return float(entry["f1"] if "f1" in entry else entry["value"])
+
+
+def _fmt_cell(
+    cell: Cell | None, base: Cell | None, show_delta: bool, published: float | None = None
+) -> str:
     if cell is None:
         return "–"
-    text = f"{cell.mean:.1f}"
+    text = f"{cell.mean:.1f}" + ("" if cell.comparable else NOT_COMPARABLE)
     if cell.em is not None:
         text += f"/{cell.em:.1f}"
     if cell.std is not None:
         text += f" ± {cell.std:.1f}"
     if show_delta and base is not None:
         text += f" ({cell.mean - base.mean:+.1f})"
+    # Against a published number only where the test set and protocol are the benchmark's.
+    if published is not None and cell.comparable:
+        text += f" [{cell.mean - published:+.1f} pub]"
     return text
 
 
@@ -115,19 +146,26 @@ def render(results: Sequence[dict[str, Any]], fmt: str = "md", reference: str | 
     rows, cols, grid = build_grid(results)
     header = ["intermediate", *cols, "avg"]
     body: list[list[str]] = []
+    ref = load_reference(reference) if reference else None
+    published = {c: _published(ref["scores"].get(c)) if ref else None for c in cols}
+    marked = False
     for row in rows:
         cells = [grid.get((row, c)) for c in cols]
         present = [c.mean for c in cells if c is not None]
         avg = statistics.fmean(present) if present and len(present) == len(cols) else None
         base_cells = [grid.get(("none", c)) for c in cols]
         line = [row] + [
-            _fmt_cell(cell, base, row != "none")
-            for cell, base in zip(cells, base_cells, strict=True)
+            _fmt_cell(cell, base, row != "none", published[col])
+            for cell, base, col in zip(cells, base_cells, cols, strict=True)
         ]
-        line.append(f"{avg:.1f}" if avg is not None else "–")
+        # The average is only comparable when every cell it averages is.
+        all_comparable = all(c.comparable for c in cells if c is not None)
+        marked |= not all_comparable or any(c is not None and not c.comparable for c in cells)
+        line.append(
+            f"{avg:.1f}" + ("" if all_comparable else NOT_COMPARABLE) if avg is not None else "–"
+        )
         body.append(line)
-    if reference:
-        ref = load_reference(reference)
+    if ref is not None:
         line = [f"{ref['label']}"]
         for col in cols:
             entry = ref["scores"].get(col)
@@ -142,10 +180,12 @@ def render(results: Sequence[dict[str, Any]], fmt: str = "md", reference: str | 
             line.append(text + ("*" if entry.get("verified") is False else ""))
         line.append("–")  # the published average covers tasks that may not be columns here
         body.append(line)
-    return _render_rows(header, body, fmt, reference is not None)
+    return _render_rows(header, body, fmt, reference is not None, marked)
 
 
-def _render_rows(header: list[str], body: list[list[str]], fmt: str, has_ref: bool) -> str:
+def _render_rows(
+    header: list[str], body: list[list[str]], fmt: str, has_ref: bool, marked: bool = False
+) -> str:
     if fmt == "csv":
         import csv
         import io
@@ -158,7 +198,12 @@ def _render_rows(header: list[str], body: list[list[str]], fmt: str, has_ref: bo
     if fmt == "latex":
 
         def esc(text: str) -> str:
-            return text.replace("±", r"$\pm$").replace("_", r"\_").replace("%", r"\%")
+            return (
+                text.replace("±", r"$\pm$")
+                .replace("_", r"\_")
+                .replace("%", r"\%")
+                .replace(NOT_COMPARABLE, r"$^\dagger$")
+            )
 
         lines = [
             r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
@@ -178,7 +223,14 @@ def _render_rows(header: list[str], body: list[list[str]], fmt: str, has_ref: bo
         "intermediate=none."
     )
     if has_ref:
-        note += " * = not independently confirmed."
+        note += (
+            " [+x pub] the change against the published number; * = not independently confirmed."
+        )
+    if marked:
+        note += (
+            f" {NOT_COMPARABLE} = not comparable to the published benchmark number (see `why` in"
+            " results.json): no published delta, and an average over it is marked too."
+        )
     return "\n".join(lines) + "\n" + note + "\n"
 
 
