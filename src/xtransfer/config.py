@@ -42,6 +42,11 @@ def setup_name(tasks, mode: str, keep_head: bool = False, languages=None) -> str
     return name + (".keep_head" if keep_head else "")
 
 
+def first_set(*values):
+    """The first value that is not null (model=tiny's tokenizer follows model.pretrained)."""
+    return next((value for value in values if value is not None), None)
+
+
 DEFAULT_BENCHMARK = "xtreme"
 
 
@@ -78,5 +83,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("xtransfer_setup", setup_name)
     if not OmegaConf.has_resolver("xtransfer_run_path"):
         OmegaConf.register_new_resolver("xtransfer_run_path", _run_path, use_cache=False)
+    if not OmegaConf.has_resolver("xtransfer_first"):
+        OmegaConf.register_new_resolver("xtransfer_first", first_set)
     if not OmegaConf.has_resolver("xtransfer_slug"):
         OmegaConf.register_new_resolver("xtransfer_slug", slug)

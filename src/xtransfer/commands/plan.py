@@ -66,9 +66,13 @@ def _measure(cfg: DictConfig, plan) -> tuple[int, float | None]:
     stride = max(1, len(rows) // _SAMPLE_ROWS)
     sample = rows[::stride][:_SAMPLE_ROWS]
     task = get_task(plan.train.task)
-    features = get_format(task.format)(task).featurize(
-        sample, tokenizer, int(plan.settings["max_length"])
-    )
+    # The model's own limit (offline: its config.json), as a train run would clamp it.
+    from xtransfer.training.limits import clamp_max_length
+    from xtransfer.training.model import load_model_config
+
+    config = load_model_config(cfg.model, offline=True)
+    max_length = clamp_max_length(int(plan.settings["max_length"]), config, tokenizer, plan.task)
+    features = get_format(task.format)(task).featurize(sample, tokenizer, max_length)
     if not features:
         return len(rows), None
     # Exact when the whole set was featurised, else scaled by the sample's windows per row.
@@ -151,7 +155,7 @@ def _estimate_line(cfg, phase, steps, probabilities, batch, lengths) -> str:
     family = "qa" if "span_qa" in formats else "classification"
     found = est.estimate(
         est.load_profile(),
-        str(cfg.model.name),
+        est.profile_model_name(cfg.model),
         est.architecture(cfg.model),
         family,
         tokens,

@@ -41,8 +41,16 @@ from xtransfer.training.checkpoint import (
 )
 from xtransfer.training.disk import tensor_bytes, writing
 from xtransfer.training.events import EventLog
+from xtransfer.training.limits import clamp_max_length, clamped_settings
 from xtransfer.training.loop import Schedule, TaskStream, steps_per_epoch, train
-from xtransfer.training.model import TaskModel, build_pretrained_encoder, load_tokenizer
+from xtransfer.training.model import (
+    TaskModel,
+    build_pretrained_encoder,
+    check_vocabulary,
+    load_model_config,
+    load_report,
+    load_tokenizer,
+)
 from xtransfer.training.sampling import make_schedule
 from xtransfer.training.tracking import open_event_log
 
@@ -76,10 +84,10 @@ def feature_cache_dir(cfg: DictConfig) -> Path | None:
     return Path(cfg.cache_dir) / "features" if cfg.get("feature_cache", True) else None
 
 
-def _stream(plan: TaskPlan, phase: Phase, cfg: DictConfig, tokenizer) -> TaskStream:
+def _stream(plan: TaskPlan, phase: Phase, cfg: DictConfig, tokenizer, model_config) -> TaskStream:
     task = get_task(plan.task)
     fmt = get_format(task.format)(task)
-    max_len = int(plan.settings["max_length"])
+    max_len = clamp_max_length(int(plan.settings["max_length"]), model_config, tokenizer, plan.task)
     cache = feature_cache_dir(cfg)
     # Every training language's rows, concatenated (capped per language).
     train_rows = load_train_rows(plan, cfg.data, phase.trainer.get("max_train_examples"))
@@ -115,7 +123,7 @@ def _train_phase(
         if parent_dir is not None
         else build_pretrained_encoder(cfg.model, int(cfg.seed))
     )
-    streams = [_stream(plan, phase, cfg, tokenizer) for plan in phase.tasks]
+    streams = [_stream(plan, phase, cfg, tokenizer, encoder.config) for plan in phase.tasks]
     trainer = phase.trainer
     hidden, dropout = encoder.config.hidden_size, float(trainer["dropout"])
     # New heads are initialised under the phase seed, so their weights do not depend on what
@@ -177,6 +185,7 @@ def _train_phase(
         "head_from": phase.head_from,
         "final_loss": stats.final_loss,
         "payload": phase.payload,
+        "model_load": report.as_dict() if (report := load_report(encoder)) else None,
     }
     if accelerator.is_main_process:
         size = tensor_bytes(model.state_dict().values())
@@ -260,6 +269,8 @@ def run_phases(
             best_dev=meta.get("best_dev"),
             checkpoint=str(slot.final),
         )
+        if meta.get("model_load"):  # attention used, head weights dropped from the checkpoint
+            record["model_load"] = meta["model_load"]
         records.append(record)
         parent_dir = slot.final
     assert parent_dir is not None
@@ -321,6 +332,7 @@ def evaluate_checkpoint(
             else build_pretrained_encoder(cfg.model, int(cfg.seed))
         )
         model = TaskModel(encoder)
+    target = clamped_settings(target, model.encoder.config, tokenizer, target.task)
     return evaluate_languages(
         model.to(accelerator.device),
         tokenizer,
@@ -376,7 +388,7 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             f"{results_path} was written by another config (run key "
             f"{finished.get('run_key')}, now {key}); running again"
         )
-    if cfg.model.name == "tiny" and cfg.data.name == "embedded":
+    if cfg.model.name == "tiny" and not cfg.model.pretrained and cfg.data.name == "embedded":
         print(DEMO_LINE)
     accelerator = get_accelerator(cfg.trainer)
     events = open_event_log(cfg, run_dir, enabled=accelerator.is_main_process)
@@ -393,6 +405,7 @@ def _execute(
     events.write("run_start", config=OmegaConf.to_container(cfg, resolve=True))
     tokenizer = load_tokenizer(str(cfg.model.tokenizer))
     check_data_source(cfg)
+    check_vocabulary(tokenizer, load_model_config(cfg.model))
     phases = plan_phases(cfg)
     phase_records, final_ckpt = (
         run_phases(cfg, phases, tokenizer, accelerator, events) if phases else ([], None)

@@ -39,20 +39,37 @@ class Architecture:
 
 
 def architecture(model_cfg: Mapping[str, Any]) -> Architecture | None:
-    """From the model config's ``architecture`` block, else its local ``config.json``."""
-    arch = model_cfg.get("architecture")
-    if arch:
-        return Architecture(int(arch["layers"]), int(arch["hidden"]), int(arch["intermediate"]))
-    config_dir = model_cfg.get("config_dir") or model_cfg.get("pretrained")
-    path = Path(str(config_dir)) / "config.json" if config_dir else None
-    if path is None or not path.is_file():
-        return None
-    config = json.loads(path.read_text(encoding="utf-8"))
-    return Architecture(
-        int(config["num_hidden_layers"]),
-        int(config["hidden_size"]),
-        int(config["intermediate_size"]),
-    )
+    """The sizes of the checkpoint that will be trained: its own ``config.json`` (a local folder,
+    the tiny model's config, or the Hub cache; never downloaded), else the preset's
+    ``architecture`` block when it describes that same checkpoint, else None (no estimate)."""
+    from xtransfer.training.model import load_model_config
+
+    has_source = model_cfg.get("pretrained") or model_cfg.get("config_dir")
+    config = load_model_config(model_cfg, offline=True) if has_source else None
+    if config is not None:
+        return architecture_of(config)
+    block = model_cfg.get("architecture")
+    if block and block.get("checkpoint") in (None, model_cfg.get("pretrained")):
+        return Architecture(int(block["layers"]), int(block["hidden"]), int(block["intermediate"]))
+    return None
+
+
+def architecture_of(config) -> Architecture:
+    """Sizes from a transformers config (DistilBERT names its feed-forward size ``hidden_dim``)."""
+    hidden = int(config.hidden_size)
+    inner = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None)
+    return Architecture(int(config.num_hidden_layers), hidden, int(inner or 4 * hidden))
+
+
+def profile_model_name(model_cfg: Mapping[str, Any]) -> str:
+    """The name the throughput profile may hold measurements under: the ``model=`` preset's
+    name while it trains its own checkpoint, else the checkpoint (``model=tiny
+    model.pretrained=DIR`` must not be quoted the tiny model's measured rate)."""
+    pretrained = model_cfg.get("pretrained")
+    block = model_cfg.get("architecture") or {}
+    if pretrained is None or block.get("checkpoint") == pretrained:
+        return str(model_cfg.get("name"))
+    return str(pretrained)
 
 
 def format_family(format_name: str) -> str:

@@ -53,5 +53,5 @@ def load_head_state(directory: Path, head: str) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_checkpoint_encoder(directory: Path, attn_implementation: str = "sdpa"):
+def load_checkpoint_encoder(directory: Path, attn_implementation: str | None = "auto"):
     return load_encoder(directory / "encoder", attn_implementation=attn_implementation)

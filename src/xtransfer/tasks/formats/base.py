@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from xtransfer.errors import UserError
 from xtransfer.tasks.registry import TaskSpec
 
 
@@ -107,6 +108,20 @@ def pad_segments(features: Sequence[dict]) -> dict[str, torch.Tensor]:
     if not features or "token_type_ids" not in features[0]:
         return {}
     return {"token_type_ids": pad_sequences([f["token_type_ids"] for f in features], 0)}
+
+
+def require_fast_tokenizer(tokenizer, needs: str) -> None:
+    """QA and tagging map characters and words to sub-tokens through a fast (Rust) tokenizer's
+    offsets; a slow, pure-Python one cannot, so it is refused with the way to get a fast one."""
+    if getattr(tokenizer, "is_fast", False):
+        return
+    raise UserError(
+        f"{needs} needs a fast tokenizer (offset mappings); {type(tokenizer).__name__} is a slow "
+        "one. Give the checkpoint a tokenizer.json: with the `tokenizers` (and, for SentencePiece "
+        "models, `sentencepiece`) package installed, AutoTokenizer.from_pretrained(DIR)"
+        ".save_pretrained(DIR) converts it; or set model.tokenizer= to a folder or Hub id that "
+        "has one"
+    )
 
 
 def setting(settings: Any, key: str, default: Any) -> Any:

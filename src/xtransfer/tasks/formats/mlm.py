@@ -6,7 +6,8 @@ deterministic under the seed and a resumed run masks exactly like an uninterrupt
 BERT/RoBERTa: each non-special token is chosen with probability 15%; a chosen token becomes
 ``<mask>`` 80% of the time, a random token 10%, and stays itself 10%; the loss covers the chosen
 tokens only. The head is RoBERTa's LM head (dense, GELU, LayerNorm, a decoder tied to the
-encoder's input embeddings). It never leaves its phase: no target head has its signature.
+encoder's input embeddings; the dense layer maps to the embedding width where that is smaller
+than the hidden size). It never leaves its phase: no target head has its signature.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class MLMHead(nn.Module):
         parameters and state_dict: they are saved once, with the encoder)."""
         embeddings = encoder.get_input_embeddings()
         self.__dict__["_embeddings"] = embeddings
+        width = int(embeddings.embedding_dim)
+        if width != self.dense.out_features:
+            # Embeddings narrower than the hidden states (ELECTRA, RemBERT, ALBERT): the dense
+            # layer projects down to them, as in ELECTRA's generator head and ALBERT's MLM head.
+            self.dense = nn.Linear(self.dense.in_features, width)
+            self.layer_norm = nn.LayerNorm(width)
         self.layer_norm.eps = float(getattr(encoder.config, "layer_norm_eps", 1e-5))
         self.bias = nn.Parameter(torch.zeros(embeddings.num_embeddings))
 

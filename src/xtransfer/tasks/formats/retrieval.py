@@ -69,10 +69,19 @@ def encoder_depth(encoder: nn.Module) -> int:
     return int(depth)
 
 
+def relative_depth_layer(depth: int) -> int:
+    """The paper's layer at the same relative depth in a model of ``depth`` layers:
+    ``depth * 14 / 24`` rounded half up, at least 1 (24 -> 14, 12 -> 7, 6 -> 4, 2 -> 1)."""
+    return max(1, (depth * PAPER_LAYER * 2 + PAPER_DEPTH) // (2 * PAPER_DEPTH))
+
+
 def resolve_layer(layer: Any, depth: int) -> int:
-    """Validates ``retrieval_layer`` against a model of ``depth`` layers; never clips silently,
-    since a score from another layer than asked for would be mislabelled."""
-    suggestion = max(1, round(depth * PAPER_LAYER / PAPER_DEPTH))
+    """Validates ``retrieval_layer`` against a model of ``depth`` layers (``auto``: the paper's
+    relative depth); never clips silently, since a score from another layer than asked for
+    would be mislabelled."""
+    suggestion = relative_depth_layer(depth)
+    if str(layer) == "auto":
+        return suggestion
     hint = (
         f"hidden_states[0] is the embedding output and 1..{depth} the layer outputs; "
         f"choose 0..{depth}, e.g. target.retrieval_layer={suggestion} "

@@ -26,7 +26,13 @@ from torch import nn
 
 from xtransfer.errors import UserError
 from xtransfer.evaluation.metrics import squad
-from xtransfer.tasks.formats.base import TaskFormat, pad_segments, pad_sequences, uses_segments
+from xtransfer.tasks.formats.base import (
+    TaskFormat,
+    pad_segments,
+    pad_sequences,
+    require_fast_tokenizer,
+    uses_segments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +154,7 @@ class SpanQAFormat(TaskFormat):
         return max_query, min(self.doc_stride, window // 2)
 
     def featurize(self, rows, tokenizer, max_length):
-        if not getattr(tokenizer, "is_fast", False):
-            raise UserError("extractive QA needs a fast tokenizer (it maps answers via offsets)")
+        require_fast_tokenizer(tokenizer, "extractive QA (answers are found by offsets)")
         max_query, stride = self._window_sizes(tokenizer, max_length)
         located = [self._locate(row) for row in rows]
         features: list[dict[str, Any]] = []

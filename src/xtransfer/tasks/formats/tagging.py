@@ -21,7 +21,7 @@ from torch import nn
 
 from xtransfer.errors import UserError
 from xtransfer.evaluation.metrics.seqeval_compat import chunk_scores
-from xtransfer.tasks.formats.base import TaskFormat, pad_sequences
+from xtransfer.tasks.formats.base import TaskFormat, pad_sequences, require_fast_tokenizer
 
 IGNORE = -100  # cross_entropy's ignore_index: non-first sub-tokens, special tokens, padding
 # Consecutive windows start about this share of the window apart, so that every word away from
@@ -157,8 +157,7 @@ class TaggingFormat(TaskFormat):
     def featurize(self, rows, tokenizer, max_length):
         """One feature per window; ``word_index``/``token_index`` say which words the feature
         predicts and at which positions their first sub-tokens are."""
-        if not getattr(tokenizer, "is_fast", False):
-            raise UserError("tagging needs a fast (Rust) tokenizer: it maps words to sub-tokens")
+        require_fast_tokenizer(tokenizer, "tagging (words are mapped to their sub-tokens)")
         prefix, suffix = special_frame(tokenizer)
         budget = int(max_length) - len(prefix) - len(suffix)
         if budget < 1:
