@@ -308,3 +308,18 @@ def test_architecture_by_format(tiny_checkpoints, tmp_path, name, target, capsys
         assert f"asks for {requested} tokens" in capsys.readouterr().out
     for phase in results["phases"]:  # trained targets record how the encoder was loaded
         assert phase["model_load"]["attn_implementation"] in ("sdpa", "eager")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["electra", "rembert"])
+def test_mlm_intermediate_phase_on_narrow_embeddings(tiny_checkpoints, tmp_path, name):
+    cfg = _cfg(
+        tmp_path,
+        f"model.pretrained={tiny_checkpoints[name]}",
+        "intermediate=mlm",
+        "target=xnli",
+        "trainer.max_train_examples=32",
+    )
+    results = run_pipeline(cfg, tmp_path / "run")
+    assert [p["name"] for p in results["phases"]] == ["intermediate", "target"]
+    assert all(p["steps"] > 0 for p in results["phases"])

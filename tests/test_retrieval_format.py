@@ -180,12 +180,13 @@ def test_model_configs_set_the_layer():
     from xtransfer.hydra_app import CONFIG_DIR
 
     register_resolvers()
-    expected = {"tiny": 1, "xlmr-base": 7, "mbert": 7, "xlmr-large": 14}
+    # The presets say `auto`: the paper's relative depth of each model's own layer count.
+    expected = {"tiny": (2, 1), "xlmr-base": (12, 7), "mbert": (12, 7), "xlmr-large": (24, 14)}
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        for model, layer in expected.items():
+        for model, (depth, layer) in expected.items():
             for target in ("tatoeba", "bucc2018"):
                 cfg = compose("config", overrides=[f"model={model}", f"target={target}"])
-                assert cfg.target.retrieval_layer == layer
+                assert resolve_layer(cfg.target.retrieval_layer, depth) == layer
                 assert "train" not in cfg.target and cfg.target.max_length == 128
         cfg = compose("config", overrides=["target=tatoeba", "target.retrieval_layer=2"])
         assert cfg.target.retrieval_layer == 2
