@@ -224,7 +224,11 @@ def build_pretrained_encoder(model_cfg: Mapping[str, Any], seed: int) -> nn.Modu
     _silence_transformers()
     attn = model_cfg.get("attn_implementation")
     if model_cfg.get("pretrained"):
-        return load_encoder(str(model_cfg["pretrained"]), attn_implementation=attn)
+        return load_encoder(
+            str(model_cfg["pretrained"]),
+            attn_implementation=attn,
+            revision=model_cfg.get("revision"),
+        )
     from transformers import AutoModel
 
     config = load_model_config(model_cfg)
@@ -238,14 +242,17 @@ def build_pretrained_encoder(model_cfg: Mapping[str, Any], seed: int) -> nn.Modu
     return encoder
 
 
-def load_encoder(source: str | Path, attn_implementation: str | None = "auto") -> nn.Module:
+def load_encoder(
+    source: str | Path, attn_implementation: str | None = "auto", revision: str | None = None
+) -> nn.Module:
     """Loads an encoder strictly: missing or unused encoder weights are an error, not a warning;
-    the task head of a fine-tuned or pretraining checkpoint is dropped, and named."""
+    the task head of a fine-tuned or pretraining checkpoint is dropped, and named. ``revision``
+    pins a Hub checkpoint's commit (``model.revision``)."""
     from transformers import AutoConfig
 
     _silence_transformers()
     try:
-        config = AutoConfig.from_pretrained(str(source))
+        config = AutoConfig.from_pretrained(str(source), revision=revision)
     except (OSError, ValueError) as err:
         raise UserError(
             f"could not load the encoder {str(source)!r} ({str(err).splitlines()[0][:200]}). "
@@ -257,6 +264,7 @@ def load_encoder(source: str | Path, attn_implementation: str | None = "auto") -
     try:
         encoder, info = cls.from_pretrained(
             str(source),
+            revision=revision,
             use_safetensors=True,
             output_loading_info=True,
             attn_implementation=chosen,
