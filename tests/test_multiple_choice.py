@@ -16,7 +16,7 @@ from xtransfer.data.readers import read_jsonl
 from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
 from xtransfer.evaluation import formats
-from xtransfer.evaluation.scoring import score_folder, score_language
+from xtransfer.evaluation.scoring import prediction_extension, score_folder, score_language
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.formats.multiple_choice import (
     IGNORE,
@@ -75,7 +75,8 @@ def test_catalogue_entries():
         assert _fmt(name).num_choices == n
         assert _fmt(name).head_signature() == {"format": "multiple_choice", "choices": n}
     xcopa = get_task("xcopa")
-    assert xcopa.languages_for("xtreme-r") == XCOPA_LANGS and xcopa.prediction_ext == "jsonl"
+    assert xcopa.languages_for("xtreme-r") == XCOPA_LANGS
+    assert prediction_extension("xcopa") == "jsonl"  # the format contract
     # COPA trains the head that XCOPA is scored with.
     assert _fmt("copa").head_signature() == _fmt("xcopa").head_signature()
     assert get_task("copa").raw["question_templates"] == xcopa.raw["question_templates"]

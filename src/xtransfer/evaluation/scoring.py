@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from xtransfer.evaluation.benchmarks import Benchmark, get_benchmark
 from xtransfer.evaluation.metrics import mlqa, seqeval_compat, squad
 from xtransfer.evaluation.metrics.classification import accuracy
 from xtransfer.evaluation.metrics.retrieval_metrics import mean_average_precision_at_k, pair_f1
+from xtransfer.tasks.formats.contracts import contract_for
 from xtransfer.tasks.registry import TaskSpec, get_task
 
 log = logging.getLogger("xtransfer.evaluation")
@@ -55,19 +57,13 @@ def _check_counts(
         )
 
 
-def score_classification(prediction_file: Path, label_file: Path, _lang: str | None = None):
-    """XNLI, PAWS-X, Tatoeba: one label (or index) per line, compared as stripped strings."""
-    gold = formats.read_lines(label_file)
-    predicted = formats.read_lines(prediction_file)
-    _check_counts(prediction_file, label_file, len(predicted), len(gold), "lines")
-    return {"accuracy": 100.0 * accuracy(gold, predicted)}
-
-
-def score_multiple_choice(prediction_file: Path, label_file: Path, _lang: str | None = None):
-    """XCOPA: JSONL records whose ``label`` fields are compared position by position."""
-    gold = formats.read_jsonl_labels(label_file)
-    predicted = formats.read_jsonl_labels(prediction_file)
-    _check_counts(prediction_file, label_file, len(predicted), len(gold), "records")
+def score_accuracy(prediction_file: Path, label_file: Path, layout: str = "label_lines"):
+    """XNLI, PAWS-X, Tatoeba (one label per line), XCOPA (JSONL records with a ``label``):
+    the share of positions whose predicted label equals the gold one."""
+    read = formats.read_jsonl_labels if layout == "label_records" else formats.read_lines
+    gold, predicted = read(label_file), read(prediction_file)
+    unit = "records" if layout == "label_records" else "lines"
+    _check_counts(prediction_file, label_file, len(predicted), len(gold), unit)
     return {"accuracy": 100.0 * accuracy(gold, predicted)}
 
 
@@ -91,6 +87,14 @@ def score_tagging(prediction_file: Path, label_file: Path, _lang: str | None = N
     scores = seqeval_compat.chunk_scores(gold, predicted)
     scores["token_accuracy"] = seqeval_compat.token_accuracy(gold, predicted)
     return {name: 100.0 * value for name, value in scores.items()}
+
+
+def score_token_accuracy(prediction_file: Path, label_file: Path, _lang: str | None = None):
+    """CCG supertagging: the share of tokens whose predicted tag is the gold one."""
+    gold = formats.read_tag_sentences(label_file)
+    predicted = formats.read_tag_sentences(prediction_file)
+    _check_counts(prediction_file, label_file, len(predicted), len(gold), "sentences")
+    return {"accuracy": 100.0 * seqeval_compat.token_accuracy(gold, predicted)}
 
 
 def score_bitext(prediction_file: Path, label_file: Path, _lang: str | None = None):
@@ -173,55 +177,59 @@ def score_ranking(prediction_file: Path, label_file: Path, _lang: str | None = N
     return _ranking_scores(prediction_file, label_file, gold)
 
 
-# The official dispatch is by task name; tasks declared later by users fall back on their format.
-TASK_SCORERS: dict[str, Scorer] = {
-    "pawsx": score_classification,
-    "xnli": score_classification,
-    "tatoeba": score_classification,
-    "xcopa": score_multiple_choice,
-    "panx": score_tagging,
-    "udpos": score_tagging,
-    "bucc2018": score_bitext,
-    "xquad": score_squad,
-    "tydiqa": score_squad,
-    "mlqa": score_mlqa,
-    "mewslix": score_mewslix,
-    "lareqa": score_ranking,
-}
-FORMAT_SCORERS: dict[str, Scorer] = {
-    "classification": score_classification,
-    "multiple_choice": score_multiple_choice,
-    "tagging": score_tagging,
-    "span_qa": score_squad,
-    "bitext_mining": score_bitext,
-    "retrieval": score_classification,
-    "dual_encoder_retrieval": score_ranking,
-}
-FORMAT_EXTENSIONS = {
-    "classification": "tsv",
-    "multiple_choice": "jsonl",
-    "tagging": "tsv",
-    "span_qa": "json",
-    "bitext_mining": "tsv",
-    "retrieval": "tsv",
-    "dual_encoder_retrieval": "json",
+@dataclass(frozen=True)
+class Metric:
+    """How a catalogue metric is computed from a task's files, and which of its outputs make
+    the task's headline ``avg_metric`` (the mean of their language averages)."""
+
+    score: Callable[[Path, Path, str | None, str], dict[str, float]]  # pred, gold, lang, layout
+    headline: tuple[str, ...]
+    layouts: tuple[str, ...]
+
+
+def _by_file(scorer) -> Callable[[Path, Path, str | None, str], dict[str, float]]:
+    return lambda pred, gold, lang, _layout: scorer(pred, gold, lang)
+
+
+# The catalogue's `metric:` names one of these; the official scorer's task-name dispatch is
+# reproduced by the catalogue entries (xnli: accuracy, mlqa: mlqa_em_f1, mewslix: mrr@20, ...).
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric(
+        lambda pred, gold, _lang, layout: score_accuracy(pred, gold, layout),
+        ("accuracy",),
+        ("label_lines", "label_records"),
+    ),
+    "chunk_f1": Metric(_by_file(score_tagging), ("f1",), ("tag_sentences",)),
+    "token_accuracy": Metric(_by_file(score_token_accuracy), ("accuracy",), ("tag_sentences",)),
+    "pair_f1": Metric(_by_file(score_bitext), ("f1",), ("id_pairs",)),
+    "squad_em_f1": Metric(_by_file(score_squad), ("exact_match", "f1"), ("squad",)),
+    "mlqa_em_f1": Metric(_by_file(score_mlqa), ("exact_match", "f1"), ("squad",)),
+    "map@20": Metric(_by_file(score_ranking), (f"map@{MAP_AT}",), ("ranked_lists",)),
+    "mrr@20": Metric(_by_file(score_mewslix), (f"map@{MAP_AT}",), ("ranked_lists",)),
 }
 
 
-def _scorer(spec: TaskSpec) -> Scorer:
-    scorer = TASK_SCORERS.get(spec.name) or FORMAT_SCORERS.get(spec.format)
-    if scorer is None:
-        raise UserError(f"task {spec.name!r} (format {spec.format!r}) has no test-set scorer")
-    return scorer
+def task_metric(spec: TaskSpec) -> Metric:
+    """The registered metric the catalogue names for ``spec``, checked against its format."""
+    metric = METRICS.get(spec.metric)
+    if metric is None:
+        raise UserError(
+            f"task {spec.name!r} names metric {spec.metric!r}, which has no test-set scorer "
+            f"(scored metrics: {', '.join(METRICS)})"
+        )
+    layout = contract_for(spec.format).layout
+    if layout not in metric.layouts:
+        raise UserError(
+            f"task {spec.name!r}: metric {spec.metric!r} cannot read the {layout} files of "
+            f"format {spec.format!r}"
+        )
+    return metric
 
 
 def prediction_extension(task: str) -> str:
-    """File extension of ``task``'s prediction and label files (``tsv``, ``json``, ``jsonl``)."""
-    spec = get_task(task)
-    ext = spec.prediction_ext or FORMAT_EXTENSIONS.get(spec.format)
-    if ext is None:
-        raise UserError(f"task {task!r} has no prediction file format")
-    return ext
+    """File extension of ``task``'s prediction and label files (``tsv``, ``json``, ``jsonl``):
+    its format's contract."""
+    return contract_for(get_task(task).format).extension
 
 
 _LANG_FROM_NAME = re.compile(r"(?:^|[-_.])([A-Za-z]{2,3})$")
@@ -247,11 +255,13 @@ def score_language(
         language = language_from_filename(Path(label_file)) or language_from_filename(
             Path(prediction_file)
         )
-    return _scorer(spec)(Path(prediction_file), Path(label_file), language)
+    layout = contract_for(spec.format).layout
+    return task_metric(spec).score(Path(prediction_file), Path(label_file), language, layout)
 
 
-def _task_entry(per_language: dict[str, dict[str, float]], is_qa: bool) -> dict[str, Any]:
-    """The official per-task dict: metric → {lang: score}, then avg_<metric>, then avg_metric."""
+def task_entry(task: str, per_language: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The official per-task dict: metric → {lang: score}, then avg_<metric>, then avg_metric
+    (the mean of the averages of the task metric's headline outputs: (EM + F1) / 2 for QA)."""
     entry: dict[str, Any] = {}
     for lang, scores in per_language.items():
         for metric, value in scores.items():
@@ -260,18 +270,10 @@ def _task_entry(per_language: dict[str, dict[str, float]], is_qa: bool) -> dict[
     for metric in metrics:
         values = list(entry[metric].values())
         entry[f"avg_{metric}"] = sum(values) / len(values)
-    if is_qa:
-        entry["avg_metric"] = (entry["avg_exact_match"] + entry["avg_f1"]) / 2
-    else:
-        for primary in ("f1", "accuracy", f"map@{MAP_AT}"):
-            if f"avg_{primary}" in entry:
-                entry["avg_metric"] = entry[f"avg_{primary}"]
-                break
+    headline = task_metric(get_task(task)).headline
+    if all(f"avg_{name}" in entry for name in headline):
+        entry["avg_metric"] = sum(entry[f"avg_{name}"] for name in headline) / len(headline)
     return entry
-
-
-def _is_qa(task: str) -> bool:
-    return get_task(task).format == "span_qa"
 
 
 def _select_tasks(bench: Benchmark, tasks: list[str] | None) -> list[str]:
@@ -329,7 +331,7 @@ def score_folder(
         if absent:
             missing[task] = absent
         if per_language:
-            detailed[task] = _task_entry(per_language, _is_qa(task))
+            detailed[task] = task_entry(task, per_language)
 
     if not detailed:
         # Almost always a wrong folder (e.g. the run directory instead of its predictions/).

@@ -5,19 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from xtransfer.evaluation.benchmarks import get_benchmark
+from xtransfer.evaluation.scoring import task_metric
 from xtransfer.tasks.registry import get_task
 
 _WIDTH = 100
 
 
-def _primary_metrics(entry: dict[str, Any]) -> list[str]:
-    """The metrics shown per language: EM and F1 for QA, else the one ``avg_metric`` copies."""
-    if "exact_match" in entry:
-        return ["f1", "exact_match"]
-    for metric in ("f1", "accuracy", "map@20"):
-        if metric in entry:
-            return [metric]
-    return [m for m, v in entry.items() if isinstance(v, dict)][:1]
+def _primary_metrics(task: str) -> list[str]:
+    """The metrics shown per language: the outputs ``avg_metric`` averages (its task metric's
+    headline), F1 first for QA."""
+    return sorted(task_metric(get_task(task)).headline, key=lambda name: name != "f1")
 
 
 def render_table(result: dict[str, Any], benchmark: str = "xtreme") -> str:
@@ -56,7 +53,7 @@ def render_table(result: dict[str, Any], benchmark: str = "xtreme") -> str:
     lines.append("")
 
     for task, entry in detailed.items():
-        for metric in _primary_metrics(entry):
+        for metric in (m for m in _primary_metrics(task) if m in entry):
             cells = [f"{lang} {value:.2f}" for lang, value in entry[metric].items()]
             lines += _wrap_cells(f"  {task} {metric}: ", cells)
     if missing:

@@ -16,7 +16,7 @@ from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
 from xtransfer.evaluation import comparability
-from xtransfer.evaluation.scoring import FORMAT_EXTENSIONS, score_folder
+from xtransfer.evaluation.scoring import prediction_extension, score_folder
 from xtransfer.tasks.formats.base import TaskFormat
 from xtransfer.tasks.registry import TaskSpec, get_task
 from xtransfer.training.events import EventLog
@@ -67,7 +67,7 @@ def _in_benchmark(task: TaskSpec, bench: str) -> bool:
 
 def _score_outside_benchmark(task: TaskSpec, run_dir: Path, languages: list[str], ext: str):
     """The official-shaped per-task entry for a task no benchmark lists (user tasks)."""
-    from xtransfer.evaluation.scoring import _task_entry, score_language
+    from xtransfer.evaluation.scoring import score_language, task_entry
 
     per_language = {
         lang: score_language(
@@ -78,7 +78,7 @@ def _score_outside_benchmark(task: TaskSpec, run_dir: Path, languages: list[str]
         )
         for lang in languages
     }
-    return _task_entry(per_language, task.format == "span_qa")
+    return task_entry(task.name, per_language)
 
 
 def evaluate_languages(
@@ -103,7 +103,7 @@ def evaluate_languages(
     label_dir = run_dir / "labels" / task.name
     pred_dir.mkdir(parents=True, exist_ok=True)
     label_dir.mkdir(parents=True, exist_ok=True)
-    ext = task.prediction_ext or FORMAT_EXTENSIONS.get(task.format, "tsv")
+    ext = prediction_extension(task.name)
     for lang in tqdm(
         languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
     ):

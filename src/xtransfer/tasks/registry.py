@@ -29,7 +29,6 @@ class TaskSpec:
     metric: str
     languages: dict[str, list[str]]
     labels: list[str] | None = None
-    prediction_ext: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # The YAML file of a user-declared task (None for the packaged catalogue).
     user_file: str | None = None
@@ -62,7 +61,6 @@ def _parse(path: Path, data: dict[str, Any] | None = None) -> TaskSpec:
         metric=data["metric"],
         languages={k: list(v) for k, v in data["languages"].items()},
         labels=list(data["labels"]) if data.get("labels") is not None else None,
-        prediction_ext=data.get("prediction_ext"),
         raw=data,
         user_file=data.get("_file"),
     )

@@ -27,6 +27,7 @@ import yaml
 
 from xtransfer.data.readers import read_utf8
 from xtransfer.errors import UserError
+from xtransfer.tasks.formats.contracts import contract_for
 
 ENV_VAR = "XTRANSFER_TASKS"
 LOCAL_DIR = "xtransfer_tasks"
@@ -38,13 +39,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "span_qa": ("id", "context", "question", "answers"),
     "multiple_choice": ("label",),
     "dual_encoder_retrieval": ("query", "candidate"),
-}
-DEFAULT_METRIC = {
-    "classification": "accuracy",
-    "tagging": "f1",
-    "span_qa": "f1_em",
-    "multiple_choice": "accuracy",
-    "dual_encoder_retrieval": "map@20",
 }
 # Formats whose labels are a closed list the rows are checked against.
 NEEDS_LABELS = ("classification", "tagging")
@@ -129,7 +123,15 @@ def parse_user_task(path: Path) -> dict[str, Any]:
     fmt = str(data["format"])
     if fmt not in _known_formats():
         check.fail("format", f"unknown format {fmt!r}; known: {', '.join(_known_formats())}")
-    data.setdefault("metric", DEFAULT_METRIC.get(fmt, "accuracy"))
+    # The format's default metric (its contract), or one the format's files can be scored by.
+    allowed = contract_for(fmt).metrics
+    data.setdefault("metric", allowed[0])
+    if data["metric"] not in allowed:
+        check.fail(
+            "metric",
+            f"metric {data['metric']!r} cannot score format {fmt!r}; choose one of "
+            f"{', '.join(allowed)}",
+        )
 
     languages = data["languages"]
     if isinstance(languages, list | tuple):
