@@ -70,19 +70,24 @@ def get_accelerator(trainer_cfg: DictConfig):
     ``mixed_precision`` is ``trainer.precision`` resolved for this machine ("no" | "bf16" |
     "fp16", see ``training.precision``), printed once when it is created."""
     global _accelerator
+    from xtransfer.training.precision import (
+        default_device_type,
+        describe,
+        enable_tf32,
+        resolve_precision,
+    )
+
+    requested = trainer_cfg.get("precision", "auto")
+    device_type = default_device_type()
+    precision = resolve_precision(requested, device_type)  # an invalid value fails every time
+    if _accelerator is not None and _accelerator.mixed_precision != precision:
+        raise UserError(
+            f"trainer.precision={requested} ({precision}) differs from the precision this "
+            f"process already trains in ({_accelerator.mixed_precision}); run it separately"
+        )
     if _accelerator is None:
         from accelerate import Accelerator
 
-        from xtransfer.training.precision import (
-            default_device_type,
-            describe,
-            enable_tf32,
-            resolve_precision,
-        )
-
-        requested = trainer_cfg.get("precision", "auto")
-        device_type = default_device_type()
-        precision = resolve_precision(requested, device_type)
         tf32 = enable_tf32(device_type)
         _accelerator = Accelerator(mixed_precision=precision)
         if _accelerator.is_main_process:

@@ -56,7 +56,11 @@ def graphs_compiled() -> int:
 
 
 def compile_encoder(model: torch.nn.Module, backend: str) -> None:
-    """Compiles ``model.encoder`` in place (the heads stay eager: they are tiny)."""
+    """Compiles ``model.encoder`` in place (the heads stay eager: they are tiny). An encoder
+    compiled already is left as it is: a second ``compile`` would wrap it in a new backend
+    object, which dynamo treats as a new compiler and compiles everything again."""
+    if getattr(model.encoder, "_compiled_call_impl", None) is not None:
+        return
     # Length-grouped batches come in many lengths; let dynamo keep enough variants around.
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
     model.encoder.compile(backend=backend)

@@ -108,6 +108,16 @@ def _device_settings(accelerator, trainer_cfg: Mapping[str, Any] | None) -> tupl
     )
 
 
+def eval_autocast(accelerator):
+    """Evaluation in the training precision: a model loaded for zero-shot evaluation is not
+    wrapped by ``accelerator.prepare``, so autocast is entered here (fp32: nothing)."""
+    precision = getattr(accelerator, "mixed_precision", "no")  # test doubles carry none
+    if precision not in ("bf16", "fp16"):
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(accelerator.device.type, dtype=dtype)
+
+
 @torch.no_grad()
 def predict(
     model: TaskModel,
@@ -138,7 +148,7 @@ def predict(
             yield batch_idx, pin(batch) if pinned else batch
 
     source = Prefetcher(collated()) if prefetch else nullcontext(collated())
-    with source as items:
+    with source as items, eval_autocast(accelerator):
         for batch_idx, batch in tqdm(
             items, total=len(batches), desc=desc, disable=not show, leave=False
         ):
