@@ -8,7 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,7 +207,7 @@ class _Cursor:
     ):
         self.stream, self.accum = stream, accum
         self.lengths = [stream.fmt.feature_length(f) for f in stream.features]
-        self.micro = max(1, stream.batch_size // accum)
+        self.micro = step_count.micro_batch_size(stream.batch_size, accum)
         # Stream 0 keeps the plain seed so a single-task phase is unaffected by multi-tasking.
         self.seed = seed + 1_000 * index
         self.group, self.world, self.rank = group, world, rank
@@ -552,10 +552,11 @@ class TrainingRun:
         )
         self.model.train()
         self.maybe_kill()
-        for plan, host_batches in self.batches():
-            self.train_step(plan, host_batches)
-            self.after_step()
-            self.maybe_kill()
+        with closing(self.batches()) as batches:  # stops the prefetch thread on an error too
+            for plan, host_batches in batches:
+                self.train_step(plan, host_batches)
+                self.after_step()
+                self.maybe_kill()
         self.bar.close()
         self.seconds = time.perf_counter() - start
         return self.finish()
