@@ -434,18 +434,36 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def interleaved(
     arms: dict[str, Callable[[int], dict[str, Any]]], rounds: int, warmup_steps: int, steps: int
 ) -> dict[str, Any]:
-    """One untimed warm-up run per arm, then ``rounds`` rounds with the order rotated."""
+    """One untimed warm-up run per arm, then ``rounds`` rounds with the order rotated. An arm
+    that fails is recorded under ``errors`` and left out of the later rounds."""
+    errors: dict[str, str] = {}
+
+    def attempt(name: str, n_steps: int) -> dict[str, Any] | None:
+        try:
+            return arms[name](n_steps)
+        except Exception as error:  # the other arm's figures still count
+            errors[name] = f"{type(error).__name__}: {error}"[:2000]
+            log(f"  {name} FAILED: {errors[name][:300]}")
+            return None
+
     names = list(arms)
     for name in names:
         log(f"  warm-up {name}")
-        arms[name](warmup_steps)
+        attempt(name, warmup_steps)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
-            runs[name].append(arms[name](steps))
-            log(f"  round {r + 1} {name}: {runs[name][-1]['real_tokens_per_s']:.0f} real tok/s")
-    return {name: best(rs) for name, rs in runs.items()}
+            if name in errors:
+                continue
+            result = attempt(name, steps)
+            if result is not None:
+                runs[name].append(result)
+                log(f"  round {r + 1} {name}: {result['real_tokens_per_s']:.0f} real tok/s")
+    out: dict[str, Any] = {name: best(rs) for name, rs in runs.items() if rs}
+    if errors:
+        out["errors"] = errors
+    return out
 
 
 def training_section(
@@ -460,9 +478,14 @@ def training_section(
         if budget.left() < need_s:
             partial[case.name] = {"skipped": f"time budget ({budget.left():.0f} s left)"}
             continue
-        partial[case.name] = train_case(
-            models, case, tokenizer, hist, sizes, device, peak, seed, compiled
-        )
+        try:
+            partial[case.name] = train_case(
+                models, case, tokenizer, hist, sizes, device, peak, seed, compiled
+            )
+        except Exception as error:  # recorded; the next case still runs
+            partial[case.name] = {"error": f"{type(error).__name__}: {error}"[:2000]}
+            partial[case.name]["traceback"] = traceback.format_exc()[-3000:]
+            log(f"case {case.name}: ERROR {partial[case.name]['error'][:300]}")
         write()
     return partial
 
@@ -517,13 +540,13 @@ def train_case(models, case, tokenizer, hist, sizes, device, peak, seed, compile
         "mean_real_length": round(sum(len(f["input_ids"]) for f in feats) / n, 2),
         "arms": figures,
     }
-    first, second = list(figures)
-    ratio = figures[first]["real_tokens_per_s"] / figures[second]["real_tokens_per_s"]
+    first, second = list(arms)
     if compiled:
         result["graphs_compiled_total"] = graphs_compiled() - before
-        result["compiled_vs_eager"] = round(1 / ratio, 4)
-    else:
-        result["xtransfer_vs_hf"] = round(ratio, 4)
+    if first in figures and second in figures:
+        ratio = figures[first]["real_tokens_per_s"] / figures[second]["real_tokens_per_s"]
+        key = "compiled_vs_eager" if compiled else "xtransfer_vs_hf"
+        result[key] = round(1 / ratio if compiled else ratio, 4)
     return result
 
 
@@ -605,7 +628,7 @@ def profile_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     for case_name, fmt in (("128", "classification"), ("384", "qa")):
         case = training.get(case_name)
-        if not case or "arms" not in case:
+        if not case or "xtransfer" not in case.get("arms", {}):
             continue
         arm = case["arms"]["xtransfer"]
         entry = {
@@ -629,9 +652,9 @@ def profile_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
             "eval_real_tokens_per_s": (evaluation.get(case_name) or {}).get("real_tokens_per_s"),
             "mfu": arm["mfu"],
             "peak_memory_bytes": arm["peak_memory_bytes"],
-            "hf_trainer_best_real_tokens_per_s": case["arms"]["hf_trainer_best"][
-                "real_tokens_per_s"
-            ],
+            "hf_trainer_best_real_tokens_per_s": case["arms"]
+            .get("hf_trainer_best", {})
+            .get("real_tokens_per_s"),
             "measured": {
                 "bench_file": "scripts/gpu_check.py",
                 "git_commit": env.get("git_commit"),
@@ -651,16 +674,17 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
     for name, case in (data.get("training") or {}).items():
         if name == "model" or "arms" not in case:
             continue
-        xt, hf = case["arms"]["xtransfer"], case["arms"]["hf_trainer_best"]
+        xt, hf = case["arms"].get("xtransfer", {}), case["arms"].get("hf_trainer_best", {})
         out[f"max_length_{name}"] = {
-            "xtransfer_real_tokens_per_s": xt["real_tokens_per_s"],
-            "hf_trainer_best_real_tokens_per_s": hf["real_tokens_per_s"],
-            "xtransfer_vs_hf": case["xtransfer_vs_hf"],
-            "xtransfer_mfu": xt["mfu"],
-            "hf_mfu": hf["mfu"],
-            "xtransfer_peak_memory_bytes": xt["peak_memory_bytes"],
-            "hf_peak_memory_bytes": hf["peak_memory_bytes"],
-            "xtransfer_data_wait_share": xt["data_wait_share"],
+            "xtransfer_real_tokens_per_s": xt.get("real_tokens_per_s"),
+            "hf_trainer_best_real_tokens_per_s": hf.get("real_tokens_per_s"),
+            "xtransfer_vs_hf": case.get("xtransfer_vs_hf"),
+            "xtransfer_mfu": xt.get("mfu"),
+            "hf_mfu": hf.get("mfu"),
+            "xtransfer_peak_memory_bytes": xt.get("peak_memory_bytes"),
+            "hf_peak_memory_bytes": hf.get("peak_memory_bytes"),
+            "xtransfer_data_wait_share": xt.get("data_wait_share"),
+            "errors": case["arms"].get("errors"),
         }
     for name, case in (data.get("compiled") or {}).items():
         if name != "model" and "compiled_vs_eager" in case:

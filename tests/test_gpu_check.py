@@ -77,9 +77,10 @@ def test_cpu_smoke_runs_every_section_and_writes_a_profile(tmp_path):
         assert arms["xtransfer_compiled"]["final_loss"] == pytest.approx(
             arms["xtransfer_eager"]["final_loss"], rel=1e-3
         )
-        assert data["compiled"][name]["graphs_compiled_total"] >= 1
         assert 0 <= data["training"][name]["arms"]["xtransfer"]["data_wait_share"] < 1
         assert _positive(data["evaluation"][name]["real_tokens_per_s"])
+    # Dynamo compiled the encoder (later cases may reuse the dynamic-shape graphs).
+    assert sum(data["compiled"][n]["graphs_compiled_total"] for n in ("128", "256", "384")) >= 1
     pipeline = data["pipeline"]
     assert [p["name"] for p in pipeline["phases"]] == ["intermediate", "target"]
     assert pipeline["languages"] == 15 and 0 <= pipeline["avg_metric"] <= 100
@@ -143,3 +144,20 @@ def test_gpu_profile_merge_keeps_other_entries(tmp_path):
     assert len(out["entries"]) == len(old) + 1
     again = merge_entries(profile, new)  # same key: replaced, and the extra block is kept
     assert len(again["entries"]) == len(old) + 1 and again["gpu_check"]["device_name"]
+
+
+def test_a_failing_arm_leaves_the_other_arms_figures():
+    calls = []
+
+    def good(steps):
+        calls.append(steps)
+        return {"real_tokens_per_s": 10.0 * len(calls)}
+
+    def bad(steps):
+        raise TypeError("unexpected keyword argument 'optim'")
+
+    out = gpu_check.interleaved({"xtransfer": good, "hf_trainer_best": bad}, 2, 1, 5)
+    assert calls == [1, 5, 5]  # warm-up, then both rounds; the failed arm is not retried
+    assert out["xtransfer"]["real_tokens_per_s"] == 30.0
+    assert out["xtransfer"]["real_tokens_per_s_all"] == [20.0, 30.0]
+    assert "hf_trainer_best" not in out and "optim" in out["errors"]["hf_trainer_best"]
