@@ -1278,9 +1278,9 @@ def bench_training_case(
 
 def bench_training(corpus: Corpus, s: Settings) -> dict[str, Any]:
     tcfg = trainer_config(s)
-    from xtransfer.pipeline.plan import _TRAINER_KEYS  # the settings that change what is learned
+    from xtransfer.pipeline.plan import trainer_spec  # the settings that change what is learned
 
-    out: dict[str, Any] = {"trainer_config": {k: tcfg[k] for k in _TRAINER_KEYS if k in tcfg}}
+    out: dict[str, Any] = {"trainer_config": trainer_spec(tcfg)}
     for name in s.models:
         kinds = ["classification"] + (["qa"] if name in s.qa_train_models else [])
         for kind in kinds:
