@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test test-slow lint format assets bench clean
+.PHONY: setup demo test test-slow lint format assets bench bench-gpu clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,6 +45,9 @@ assets: setup                    ## regenerate the embedded demo data and tiny t
 
 bench: setup                     ## performance ratios against HF Trainer baselines (CPU: a few minutes)
 	$(PY) scripts/bench.py
+
+bench-gpu:                       ## the one GPU check (< 8 min on one H100): XLM-R Large vs HF Trainer, profile
+	PYTHON=$(if $(wildcard $(PY)),$(PY),python3) bash scripts/gpu_check.sh
 
 # ---- research studies (SPEC §11): sweep, then `xtransfer study NAME` writes table + figures --------
 # `make study-NAME` runs the demo scale (tiny model, embedded data, offline, minutes on a laptop);

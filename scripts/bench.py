@@ -46,7 +46,8 @@ Sections (``--sections``, default all):
     ``steps * batch`` examples sampled from real data), same optimizer steps, same batch size,
     same hyperparameters (the X-STILTs preset); each library keeps its own optimizer default
     (HF: ``args.optim``, recorded). Reported: examples/s, real (non-pad) tokens/s, processed
-    tokens/s, padding efficiency, time spent collating, model TFLOP/s, MFU (with a peak) and, on
+    tokens/s, padding efficiency, time spent collating, the share of step time spent waiting
+    for data (``data_wait_share``), model TFLOP/s, MFU (with a peak) and, on
     CUDA, peak memory. A short epoch is not a full-size training set for the samplers (HF's
     mega-batch is ``min(n // (4 batch), 50)`` batches, so on a few hundred examples it barely
     groups at all), hence also ``projected_real_tokens_per_s``: the measured work rate
@@ -863,6 +864,9 @@ class RunResult:
     counter: Counter
     final_loss: float | None
     peak_memory_bytes: int | None
+    # Wall time the training loop's main thread waited for batches (xtransfer: its own count,
+    # collating or blocked on the prefetch queue; HF with 0 workers: its synchronous collates).
+    data_wait_s: float | None = None
 
 
 def run_xtransfer(
@@ -922,7 +926,10 @@ def run_xtransfer(
             )
     if stats.steps != steps:
         raise RuntimeError(f"xtransfer ran {stats.steps} optimizer steps, expected {steps}")
-    return RunResult(watch.wall, watch.cpu, counter, float(stats.final_loss), peak_memory(s.device))
+    wait = getattr(stats, "data_wait_s", None)  # absent before the prefetching loop
+    return RunResult(
+        watch.wall, watch.cpu, counter, float(stats.final_loss), peak_memory(s.device), wait
+    )
 
 
 class ListDataset:
@@ -1067,7 +1074,12 @@ def run_hf(
             else f"default_data_collator (pre-padded to {max_length})",
         }
         result = RunResult(
-            watch.wall, watch.cpu, counter, float(output.training_loss), peak_memory(s.device)
+            watch.wall,
+            watch.cpu,
+            counter,
+            float(output.training_loss),
+            peak_memory(s.device),
+            counter.collate_s,
         )
         trainer.accelerator.free_memory()
         del trainer
@@ -1132,6 +1144,11 @@ def summarise_runs(runs: list[RunResult], info: ModelInfo, s: Settings) -> dict[
         "padding_efficiency": rnd(c.real_tokens / c.processed_tokens),
         "collate_s": rnd(c.collate_s),
         "collate_share": rnd(c.collate_s / best.wall_s),
+        # Share of the step time spent waiting for data (the device idle, on a GPU).
+        "data_wait_s": rnd(best.data_wait_s),
+        "data_wait_share": None
+        if best.data_wait_s is None
+        else rnd(best.data_wait_s / best.wall_s),
         "model_tflops_per_s": rnd(c.real_flops / sec / 1e12),
         "hardware_tflops_per_s": rnd(c.processed_flops / sec / 1e12),
         "final_loss": rnd(best.final_loss),
@@ -1261,23 +1278,9 @@ def bench_training_case(
 
 def bench_training(corpus: Corpus, s: Settings) -> dict[str, Any]:
     tcfg = trainer_config(s)
-    out: dict[str, Any] = {
-        "trainer_config": {
-            k: tcfg[k]
-            for k in (
-                "lr",
-                "weight_decay",
-                "warmup_ratio",
-                "max_grad_norm",
-                "adam_betas",
-                "adam_eps",
-                "grad_accum",
-                "length_group_factor",
-                "dropout",
-                "precision",
-            )
-        }
-    }
+    from xtransfer.pipeline.plan import trainer_spec  # the settings that change what is learned
+
+    out: dict[str, Any] = {"trainer_config": trainer_spec(tcfg)}
     for name in s.models:
         kinds = ["classification"] + (["qa"] if name in s.qa_train_models else [])
         for kind in kinds:

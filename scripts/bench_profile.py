@@ -148,24 +148,36 @@ def entries_from_result(result: Mapping[str, Any], source: str) -> list[dict[str
     return entries
 
 
-def update_profile(result: Mapping[str, Any], profile: Path, source: str) -> dict[str, Any]:
-    """Merges the entries of ``result`` into ``profile`` (created if missing)."""
+def merge_entries(
+    profile: Path, new: Sequence[Mapping[str, Any]], extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Writes ``profile`` with ``new`` entries replacing those of the same key (others kept),
+    and ``extra`` top-level blocks (e.g. the GPU check's summary) beside them."""
     existing: list[dict[str, Any]] = []
+    kept: dict[str, Any] = {}
     if profile.is_file():
         data = json.loads(profile.read_text(encoding="utf-8"))
         if data.get("schema_version") == SCHEMA_VERSION:
             existing = list(data.get("entries", []))
+            kept = {k: v for k, v in data.items() if k not in HEADER and k != "entries"}
+    keys = {e["key"] for e in new}
+    merged = sorted(
+        [e for e in existing if e.get("key") not in keys] + [dict(e) for e in new],
+        key=lambda e: e["key"],
+    )
+    out = {**HEADER, **kept, **(extra or {}), "entries": merged}
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    profile.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def update_profile(result: Mapping[str, Any], profile: Path, source: str) -> dict[str, Any]:
+    """Merges the entries of ``result`` into ``profile`` (created if missing)."""
     try:
         source = str(Path(source).resolve().relative_to(REPO_ROOT))
     except ValueError:
         pass
-    new = entries_from_result(result, source)
-    keys = {e["key"] for e in new}
-    merged = sorted([e for e in existing if e.get("key") not in keys] + new, key=lambda e: e["key"])
-    out = {**HEADER, "entries": merged}
-    profile.parent.mkdir(parents=True, exist_ok=True)
-    profile.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    return out
+    return merge_entries(profile, entries_from_result(result, source))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,6 @@ phase that still has to be trained.
 from __future__ import annotations
 
 import atexit
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -84,6 +83,7 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
     from xtransfer.pipeline.cache import PhaseCache
     from xtransfer.pipeline.plan import plan_phases
     from xtransfer.training.sampling import make_schedule
+    from xtransfer.training.step_count import optimizer_steps_per_epoch
 
     cache = PhaseCache(Path(cfg.cache_dir))
     phases = plan_phases(cfg)
@@ -108,7 +108,11 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
             steps, _, probabilities = make_schedule(
                 sizes,
                 batch,
-                [math.ceil(n / b) for n, b in zip(sizes, batch, strict=True)],
+                # The loop's own rule (grad_accum included); `plan` is one process.
+                [
+                    optimizer_steps_per_epoch(n, b, int(cfg.trainer.grad_accum))
+                    for n, b in zip(sizes, batch, strict=True)
+                ],
                 [int(plan.settings["epochs"]) for plan in phase.tasks],
                 phase.sampler,
                 phase.budget,

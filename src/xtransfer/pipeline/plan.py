@@ -39,6 +39,9 @@ RESULT_NEUTRAL_TRAINER_KEYS = frozenset(
         "save_every_steps",
         "debug_kill_at_step",
         "eval_batch_size",
+        # Collating ahead on a worker thread keeps the batch order: bit-identical results
+        # (tests/test_training_paths.py).
+        "prefetch",
     }
 )
 

@@ -66,12 +66,32 @@ _accelerator = None
 
 
 def get_accelerator(trainer_cfg: DictConfig):
-    """One Accelerator per process, reused across phases and runs of a sweep."""
+    """One Accelerator per process, reused across phases and runs of a sweep. Its
+    ``mixed_precision`` is ``trainer.precision`` resolved for this machine ("no" | "bf16" |
+    "fp16", see ``training.precision``), printed once when it is created."""
     global _accelerator
+    from xtransfer.training.precision import (
+        default_device_type,
+        describe,
+        enable_tf32,
+        resolve_precision,
+    )
+
+    requested = trainer_cfg.get("precision", "auto")
+    device_type = default_device_type()
+    precision = resolve_precision(requested, device_type)  # an invalid value fails every time
+    if _accelerator is not None and _accelerator.mixed_precision != precision:
+        raise UserError(
+            f"trainer.precision={requested} ({precision}) differs from the precision this "
+            f"process already trains in ({_accelerator.mixed_precision}); run it separately"
+        )
     if _accelerator is None:
         from accelerate import Accelerator
 
-        _accelerator = Accelerator(mixed_precision=str(trainer_cfg.precision))
+        tf32 = enable_tf32(device_type)
+        _accelerator = Accelerator(mixed_precision=precision)
+        if _accelerator.is_main_process:
+            print(describe(precision, device_type, requested) + (", TF32 matmuls" if tf32 else ""))
         if _accelerator.device.type == "cpu" and trainer_cfg.get("cpu_threads"):
             import torch
 
@@ -184,6 +204,7 @@ def _train_phase(
         "best_dev": stats.best_dev,
         "head_from": phase.head_from,
         "final_loss": stats.final_loss,
+        "precision": accelerator.mixed_precision,
         "payload": phase.payload,
         "model_load": report.as_dict() if (report := load_report(encoder)) else None,
     }
@@ -428,6 +449,7 @@ def _execute(
         "intermediate": cfg.intermediate.name,
         "target": cfg.target.name,
         "phases": phase_records,
+        "precision": accelerator.mixed_precision,  # trainer.precision as resolved here
         # Languages of the labelled training data of every phase (not MLM text).
         "languages_seen_in_training": seen,
         "scores": scores,

@@ -38,3 +38,31 @@ def padding_efficiency(lengths: Sequence[int], batches: Sequence[Sequence[int]])
     real = sum(lengths)
     processed = sum(max(lengths[i] for i in batch) * len(batch) for batch in batches)
     return real / processed if processed else 1.0
+
+
+# Keys of a collated batch that run along the sequence, and what pads them (anything else, e.g.
+# labels of one class per example or image vectors, is left as it is).
+_SEQUENCE_PAD = {"attention_mask": 0, "pool_mask": 0, "token_type_ids": 0, "labels": -100}
+
+
+def pad_to_multiple(
+    batch: dict[str, torch.Tensor], multiple: int, pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Pads the sequence dimension up to a multiple of ``multiple`` (with the pad id, a zero
+    attention mask and ignored labels), so that length-grouped batches take few distinct shapes
+    (what a compiled model and tensor cores want). ``multiple <= 1`` returns the batch unchanged.
+    """
+    if multiple <= 1 or "input_ids" not in batch:
+        return batch
+    length = batch["input_ids"].shape[-1]
+    extra = -length % multiple
+    if extra == 0:
+        return batch
+    out = dict(batch)
+    out["input_ids"] = torch.nn.functional.pad(batch["input_ids"], (0, extra), value=pad_id)
+    for key, value in _SEQUENCE_PAD.items():
+        tensor = batch.get(key)
+        # Per-token tensors only: a (batch, length) tensor aligned with the input ids.
+        if tensor is not None and tensor.dim() >= 2 and tensor.shape[-1] == length:
+            out[key] = torch.nn.functional.pad(tensor, (0, extra), value=value)
+    return out
