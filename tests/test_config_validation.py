@@ -37,7 +37,7 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
         ("seed=abc", "an integer >= 0"),
         ("trainer.grad_accum=0", "an integer >= 1"),
         ("trainer.eval_batch_size=0", "an integer >= 1"),
-        ("trainer.precision=fp8", "auto | no | bf16 | fp16"),
+        ("trainer.precision=fp8", "auto | fp32 | no | bf16 | fp16"),
         ("target.epochs=one", "an integer >= 1"),
         ("target.batch_size=0", "an integer >= 1"),
         ("target.epochs=0", "an integer >= 1"),

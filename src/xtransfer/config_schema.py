@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from xtransfer.errors import UserError
+from xtransfer.training.precision import CHOICES
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def _choice(*options: str, optional: bool = False) -> Setting:
 
 _BOOL = Setting(bool, "true or false")
 
-# `precision` values the trainer understands; `auto` resolves per device (training/precision).
-PRECISIONS = ("auto", "no", "bf16", "fp16")
+# `precision` values the trainer understands; `auto` resolves per device (one home: the
+# rule in training/precision.py, which imports torch only when resolving).
+PRECISIONS = CHOICES
 
 TRAINER: dict[str, Setting] = {
     "lr": _float(lambda v: v > 0, "a number > 0"),
@@ -146,7 +148,10 @@ def problems(cfg: DictConfig | Mapping[str, Any]) -> list[str]:
     if isinstance(target, Mapping) and target.get("seed") != tree.get("seed"):
         # (target.seed defaults to ${seed}: a bad seed is reported once)
         _check("target.", target, {"seed": TOP["target.seed"]}, found)
-    _check("trainer.", tree.get("trainer") or {}, TRAINER, found)
+    trainer = dict(tree.get("trainer") or {})
+    if trainer.get("precision") is False:  # YAML 1.1 reads an unquoted `no` as false
+        trainer["precision"] = "no"
+    _check("trainer.", trainer, TRAINER, found)
     betas = (tree.get("trainer") or {}).get("adam_betas")
     if betas is not None and not _valid_betas(betas):
         found.append(f"trainer.adam_betas={betas!r}: must be two numbers in [0, 1)")

@@ -22,6 +22,7 @@ from xtransfer.errors import UserError
 from xtransfer.pipeline.fingerprint import checkpoint_identity
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
+from xtransfer.training.precision import resolve_precision
 from xtransfer.training.sampling import task_probabilities
 
 # Trainer settings that cannot change what is learned: logging, tracking, how often the resume
@@ -275,6 +276,9 @@ def plan_phases(cfg: DictConfig) -> list[Phase]:
         _carry_head(phases, cfg)
 
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    # The precision this machine trains in (auto: bf16/fp16 on CUDA, fp32 on CPU), not the
+    # request: a phase trained in bf16 is another phase than one trained in fp32.
+    trainer["precision"] = resolve_precision(trainer.get("precision"))
     model = {"attn_implementation": str(cfg.model.get("attn_implementation") or "sdpa")}
     parent = base_key(cfg)
     for phase in phases:
