@@ -25,6 +25,7 @@ from xtransfer.training.compiled import (
     graphs_compiled,
     pad_multiple,
 )
+from xtransfer.training.disk import tensor_bytes, writing
 from xtransfer.training.events import EventLog
 from xtransfer.training.model import TaskModel
 from xtransfer.training.prefetch import (
@@ -479,14 +480,17 @@ class TrainingRun:
         self.fold_pending_loss()
         progress = {k: v for k, v in self.progress.items() if k != "cursors_after"}
         progress["cursors"] = self.progress["cursors_after"]
-        save_resume_state(
-            self.resume_dir,
-            self.accelerator.unwrap_model(self.model),
-            self.optimizer,
-            self.scheduler,
-            progress,
-            self.best_state,
+        model = self.accelerator.unwrap_model(self.model)
+        # Model, optimizer moments and a kept best state: checked against the free space
+        # first; the previous complete state stays until the new one is switched in.
+        size = tensor_bytes(model.state_dict().values()) + tensor_bytes(
+            t for state in self.optimizer.state.values() for t in state.values()
         )
+        size += tensor_bytes((self.best_state or {}).values())
+        with writing(self.resume_dir, size, "the resume state"):
+            save_resume_state(
+                self.resume_dir, model, self.optimizer, self.scheduler, progress, self.best_state
+            )
 
     def after_step(self) -> None:
         """Logging, evaluation and resume state due after the step just taken."""
