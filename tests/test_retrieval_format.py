@@ -43,9 +43,9 @@ TINY = {"pretrained": None, "config_dir": asset_path("tiny-xlmr"), "attn_impleme
 
 
 def _missing_hook() -> str | None:
-    if "predict_rows" in inspect.getsource(zero_shot):
+    if "predict_language" in inspect.getsource(zero_shot):
         return None
-    return "evaluation/zero_shot.py does not call TaskFormat.predict_rows for trainable=False"
+    return "evaluation/zero_shot.py does not call TaskFormat.predict_language"
 
 
 def _missing_language_names() -> str | None:

@@ -17,7 +17,7 @@ from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
 from xtransfer.evaluation import comparability
 from xtransfer.evaluation.scoring import prediction_extension, score_folder
-from xtransfer.tasks.formats.base import TaskFormat
+from xtransfer.tasks.formats.base import LanguageContext, TaskFormat
 from xtransfer.tasks.registry import TaskSpec, get_task
 from xtransfer.training.events import EventLog
 from xtransfer.training.loop import predict
@@ -104,47 +104,27 @@ def evaluate_languages(
     pred_dir.mkdir(parents=True, exist_ok=True)
     label_dir.mkdir(parents=True, exist_ok=True)
     ext = prediction_extension(task.name)
+    ctx = LanguageContext(
+        settings=target,
+        accelerator=accelerator,
+        batch_size=batch_size,
+        languages=languages,
+        load=lambda other, code: load_rows(task, other, code, data_cfg),
+        featurize=lambda rows: featurize_cached(fmt, rows, tokenizer, max_length, feature_dir),
+        predict_features=lambda features: predict(
+            model, task.name, fmt, features, batch_size, accelerator, tokenizer.pad_token_id
+        ),
+    )
     for lang in tqdm(
         languages, desc=f"evaluate {task.name}", disable=not accelerator.is_main_process
     ):
         rows = load_rows(task, split, lang, data_cfg)
-        if hasattr(fmt, "rank_language"):  # dual encoders: queries vs a shared candidate pool
-            features = None
-            predictions = fmt.rank_language(
-                model,
-                tokenizer,
-                rows,
-                lang,
-                target,
-                accelerator,
-                batch_size,
-                load=lambda other, code: load_rows(task, other, code, data_cfg),
-                languages=languages,
-            )
-        elif fmt.trainable:
-            features = featurize_cached(fmt, rows, tokenizer, max_length, feature_dir)
-            predictions = fmt.finalize(
-                rows,
-                features,
-                predict(
-                    model, task.name, fmt, features, batch_size, accelerator, tokenizer.pad_token_id
-                ),
-            )
-        else:  # encoder-only formats (retrieval) predict from the rows themselves
-            features = None
-            predictions = fmt.predict_rows(
-                model.encoder,
-                tokenizer,
-                rows,
-                target,
-                accelerator,
-                load_split=lambda other, lang=lang: load_rows(task, other, lang, data_cfg),
-            )
+        predictions = fmt.predict_language(model, tokenizer, rows, lang, ctx)
         if accelerator.is_main_process:
             fmt.write_predictions(pred_dir / f"test-{lang}.{ext}", rows, predictions)
             fmt.write_labels(label_dir / f"test-{lang}.{ext}", rows)
         events.write("evaluated", task=task.name, lang=lang, examples=len(rows))
-        del features, predictions  # memory must not grow with the number of languages
+        del predictions  # memory must not grow with the number of languages
     accelerator.wait_for_everyone()  # every process scores the files the main process wrote
     # A subset (target.languages) is scored from its own files only: files of other languages
     # left in the run folder by an earlier run must not enter its numbers.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +12,22 @@ from torch import nn
 
 from xtransfer.errors import UserError
 from xtransfer.tasks.registry import TaskSpec
+
+
+@dataclass
+class LanguageContext:
+    """What predicting one test language may use; the zero-shot evaluator makes one per
+    evaluation (so state kept in ``cache``, e.g. a dual encoder's candidate pool, lives exactly
+    as long as one evaluation)."""
+
+    settings: Any  # the target config (max_length, test_split, retrieval settings, ...)
+    accelerator: Any
+    batch_size: int
+    languages: Sequence[str]  # every language this evaluation scores
+    load: Callable[[str, str], list[dict]]  # (split, lang) -> rows of the same task
+    featurize: Callable[[Sequence[dict]], list[dict]]  # rows -> (cached) features
+    predict_features: Callable[[Sequence[dict]], list[Any]]  # features -> head predictions
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 class TaskFormat:
@@ -64,6 +81,14 @@ class TaskFormat:
     def dev_score(self, rows: Sequence[dict], predictions: Sequence[Any]) -> float:
         """The model-selection metric on English dev (higher is better, 0-100)."""
         raise NotImplementedError
+
+    def predict_language(
+        self, model: nn.Module, tokenizer, rows: Sequence[dict], lang: str, ctx: LanguageContext
+    ) -> list[Any]:
+        """Per-row predictions for one test language: the one hook the evaluator calls. By
+        default (a trained head): featurise, run the head, map features back to rows."""
+        features = ctx.featurize(rows)
+        return self.finalize(rows, features, ctx.predict_features(features))
 
     def predict_rows(
         self,

@@ -441,6 +441,20 @@ class DualEncoderFormat(TaskFormat):
             texts.append(text)
         return ids, texts, {}
 
+    def predict_language(self, model, tokenizer, rows, lang, ctx) -> list[list[str]]:
+        """Queries ranked against the candidate pool shared by the evaluation's languages."""
+        return self.rank_language(
+            model,
+            tokenizer,
+            rows,
+            lang,
+            ctx.settings,
+            ctx.accelerator,
+            ctx.batch_size,
+            load=ctx.load,
+            languages=ctx.languages,
+        )
+
     def rank_language(
         self,
         model: nn.Module,

@@ -249,6 +249,18 @@ class _EncoderOnlyFormat(TaskFormat):
             "be trained; use it as a target without `train`"
         )
 
+    def predict_language(self, model, tokenizer, rows, lang, ctx) -> list[Any]:
+        """Scored from the encoder alone (no head): the rows' own predictions, with the
+        language's other splits at hand (BUCC's dev gold chooses the threshold)."""
+        return self.predict_rows(
+            model.encoder,
+            tokenizer,
+            rows,
+            ctx.settings,
+            ctx.accelerator,
+            load_split=lambda split: ctx.load(split, lang),
+        )
+
 
 def english_order(targets: Sequence[str]) -> list[int]:
     """Row indices in XTREME's order of the English side: stripped, Python string order, stable
