@@ -517,22 +517,31 @@ def _hub_row(source: str, target: str, lang: str, english: str = "en") -> dict[s
 
 def test_bucc_from_the_hub_schema_uses_the_gold_sentences_as_corpora(tmp_path, monkeypatch):
     # Gold pairs only, as on the Hub; the margin scale depends on the corpus, so dev and test
-    # are alike here (the same sentences in another order).
-    pairs = [_hub_row(s, t, "fr") for s, t in (("d-a", "D-a"), ("d-b", "D-b"), ("d-c", "D-c"))]
+    # are alike here (the same sentences in another order). On the Hub, source_lang and
+    # target_lang hold the BUCC sentence ids (hub-facts/google__xtreme.json bucc18 value_facts).
+    texts = (("d-a", "D-a"), ("d-b", "D-b"), ("d-c", "D-c"))
+    pairs = [
+        _hub_row(s, t, f"fr-{100 + i:09d}", f"en-{200 + i:09d}") for i, (s, t) in enumerate(texts)
+    ]
     root = _hub_repo(
         tmp_path, {"bucc18.fr": {"validation": pairs, "test": pairs[::-1]}}, monkeypatch
     )
     data = {"source": "hub", "mirror": str(root)}
     task = get_task("bucc2018")
     rows = load_rows(task, "test", "fr", data)
-    assert rows[0] == {"source": "d-c", "target": "D-c", "source_lang": "fr", "target_lang": "en"}
+    assert rows[0] == {
+        "source": "d-c",
+        "target": "D-c",
+        "source_id": "fr-000000102",
+        "target_id": "en-000000202",
+    }
     monkeypatch.setattr(retrieval_mod, "_embed_from_settings", _fake_embed)
     fmt = BitextMiningFormat(task)
     predicted = fmt.predict_rows(
         None, None, rows, {}, None, lambda split: load_rows(task, split, "fr", data)
     )
-    # Ids come from the row number; every gold pair is found.
-    assert sorted(predicted) == [(f"fr-{i:09d}", f"en-{i:09d}") for i in (0, 1, 2)]
+    # Ids are the Hub's BUCC ids; every gold pair is found.
+    assert sorted(predicted) == [(f"fr-{100 + i:09d}", f"en-{200 + i:09d}") for i in (0, 1, 2)]
     pred, gold = tmp_path / "p.tsv", tmp_path / "g.tsv"
     fmt.write_predictions(pred, rows, predicted)
     fmt.write_labels(gold, rows)

@@ -1,5 +1,7 @@
 """`xtransfer plan [overrides] [-m]`: the phases a train command would run, without training.
 
+`xtransfer plan --check-data [overrides]` runs only the pre-flight data check of `train`.
+
 For each run: its phases in order, their content keys, whether the cache already holds them
 (or an earlier run of the same sweep would train them first), and the optimizer steps of each
 phase that still has to be trained.
@@ -87,6 +89,9 @@ def _plan(cfg: DictConfig, run_dir: Path) -> None:
 
     cache = PhaseCache(Path(cfg.cache_dir))
     phases = plan_phases(cfg)
+    if _check_data_only:
+        _check_data(cfg, phases)
+        return
     _totals["runs"] += 1
     print(
         f"run: model={cfg.model.name} intermediate={cfg.intermediate.name} "
@@ -188,8 +193,31 @@ def _print_totals() -> None:
         print(f"estimated training compute (measured throughput profile): {text}")
 
 
+_check_data_only = False
+
+
+def _check_data(cfg: DictConfig, phases) -> None:
+    """`plan --check-data`: the pre-flight check of `train`, alone (raises on any problem)."""
+    import time
+
+    from xtransfer.pipeline.preflight import preflight, required_splits
+
+    start = time.perf_counter()
+    preflight(cfg, phases)
+    seconds = time.perf_counter() - start
+    count = len(required_splits(cfg, phases))
+    print(
+        f"data check: target={cfg.target.name} data={cfg.data.name}: all {count} splits the run "
+        f"reads resolve ({seconds:.2f} s)"
+    )
+
+
 def main(argv: list[str]) -> int:
     from xtransfer.hydra_app import run_hydra
+
+    global _check_data_only
+    _check_data_only = "--check-data" in argv
+    argv = [arg for arg in argv if arg != "--check-data"]
 
     atexit.register(_print_totals)
     # A multirun always writes multirun.yaml into its sweep folder: a throwaway one, so a dry

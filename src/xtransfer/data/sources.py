@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xtransfer.data.gold_checks import refuse_blanked_gold
+from xtransfer.data.hub import HubSplit, load_split, pinned_revision, probe, resolve_revision
 from xtransfer.data.readers import read_file, read_jsonl
 from xtransfer.errors import UserError
 from xtransfer.tasks.registry import TaskSpec
@@ -45,16 +46,26 @@ def _expand(template: Any, lang: str, names: Mapping[str, str] | None) -> str:
     return str(template).format(lang=lang, language=(names or {}).get(lang, lang))
 
 
-def _embedded_path(hub: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
+def _embedded_entry(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The demo file's place: the hub entry (the demo mirrors the Hub repos), with the
+    ``embedded`` entry's keys over it where the demo's layout differs (the parquet-branch
+    entries of Mewsli-X, a split the Hub names otherwise, a task that is not on the Hub)."""
+    hub = {k: v for k, v in (spec.get("hub") or {}).items() if k not in ("by_lang", "absent")}
+    merged = {**hub, **(spec.get("embedded") or {})}
+    if "path" not in merged:
+        raise UserError(f"task {spec['_task']!r} has no embedded demo data for {spec['_split']!r}")
+    return merged
+
+
+def _embedded_path(entry: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> Path:
     """``<root>/<owner>__<name>/<config>/<split>.jsonl``: the Hub layout, flattened."""
-    config_name = _expand(hub.get("name") or "default", lang, hub.get("language_names"))
-    repo_dir = Path(data_cfg["root"]) / hub["path"].replace("/", "__")
-    return repo_dir / config_name / f"{hub['split']}.jsonl"
+    config_name = _expand(entry.get("name") or "default", lang, entry.get("language_names"))
+    repo_dir = Path(data_cfg["root"]) / entry["path"].replace("/", "__")
+    return repo_dir / config_name / f"{entry['split']}.jsonl"
 
 
 def _load_embedded(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
-    # The embedded demo data mirror the Hub repos, so they are located by the `hub` entry.
-    path = _embedded_path(_source_entry(spec, "hub"), lang, data_cfg)
+    path = _embedded_path(_embedded_entry(spec), lang, data_cfg)
     if not path.is_file():
         raise UserError(
             f"embedded demo data file not found: {path} (the demo has no {lang} data for "
@@ -63,30 +74,63 @@ def _load_embedded(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, An
     return read_jsonl(path), str(path)
 
 
-def _load_hub(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
-    import datasets
-
-    hub = _source_entry(spec, "hub")
-    repo = hub["path"]
-    names = hub.get("language_names")
-    config_name = _expand(hub["name"], lang, names) if hub.get("name") else None
-    mirror = data_cfg.get("mirror")
-    location = str(Path(mirror) / repo) if mirror else repo
-    where = f"{location} (config {config_name}, split {hub['split']})"
-    if mirror and not Path(location).is_dir():
-        raise UserError(f"data.mirror has no copy of {repo}: {location} not found")
-    try:
-        dataset = datasets.load_dataset(
-            location, config_name, split=hub["split"], revision=hub.get("revision")
-        )
-    except Exception as err:  # the network, the Hub and datasets raise many unrelated types
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+def hub_entry(spec: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The hub entry that serves ``lang``: ``by_lang`` replaces keys for languages another repo
+    holds (XQuAD ro: google/xquad); a language in ``absent`` has no real Hub source and is
+    refused with the way to supply it."""
+    hub = dict(_source_entry(spec, "hub"))
+    if hub.get("not_on_hub"):
         raise UserError(
-            f"could not load {where}: {type(err).__name__}: {first_line[:300]}. "
-            "If the Hugging Face Hub is unreachable, use data=embedded for the offline demo "
-            "or data.mirror=DIR with a local copy of the Hub repos."
-        ) from None
-    return dataset.to_list(), where
+            f"{spec['_task']} {spec['_split']}: {hub['not_on_hub']} Use data=embedded, or "
+            f"data=local data.files.{spec['_task']}.{spec['_split']}=PATH"
+        )
+    absent = hub.pop("absent", None) or []
+    if lang in absent:
+        config = _expand(hub.get("name") or hub.get("files") or "", lang, _names(hub, spec))
+        fix = hub.get("absent_fix") or (
+            f"data=local data.files.{spec['_task']}.{spec['_split']}=PATH ({{lang}} expands), "
+            "or data=xtreme_dir with the XTREME-R download"
+        )
+        raise UserError(
+            f"{spec['_task']} {spec['_split']}: no Hub source has {lang} ({hub['path']} has no "
+            f"config {config}); supply the files: {fix}"
+        )
+    override = (hub.pop("by_lang", None) or {}).get(lang)
+    if override:
+        hub = {**hub, **override}
+    return hub
+
+
+def _names(entry: Mapping[str, Any], spec: Mapping[str, Any]) -> Mapping[str, str] | None:
+    return entry.get("language_names") or spec.get("_names")
+
+
+def hub_split(task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]) -> HubSplit:
+    """Where ``split`` of ``task`` in ``lang`` lives on the Hub (or in ``data.mirror``)."""
+    spec = _with_context(task, split, _split_spec(task, split))
+    return _hub_split(spec, lang, data_cfg)
+
+
+def _hub_split(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> HubSplit:
+    hub = hub_entry(spec, lang)
+    names = _names(hub, spec)
+    repo = str(hub["path"])
+    return HubSplit(
+        repo=repo,
+        config=_expand(hub["name"], lang, names) if hub.get("name") else None,
+        split=_expand(hub["split"], lang, names),
+        revision=pinned_revision(repo, data_cfg) or hub.get("revision"),
+        files=_expand(hub["files"], lang, names) if hub.get("files") else None,
+        mirror=str(data_cfg["mirror"]) if data_cfg.get("mirror") else None,
+        task=str(spec["_task"]),
+        task_split=str(spec["_split"]),
+    )
+
+
+def _load_hub(spec: Mapping[str, Any], lang: str, data_cfg: Mapping[str, Any]) -> tuple:
+    ref = _hub_split(spec, lang, data_cfg)
+    # Read the commit that the data identity records, so the rows are the ones identified.
+    return load_split(ref, resolve_revision(ref)), ref.where
 
 
 def _load_file(path: Path, reader: str | None, where_hint: str) -> tuple:
@@ -217,6 +261,48 @@ def _concat_parts(task: TaskSpec, spec: Mapping[str, Any]) -> list[tuple[TaskSpe
     return parts
 
 
+def _with_context(task: TaskSpec, split: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {**spec, "_task": task.name, "_split": split, "_names": task.raw.get("language_names")}
+
+
+def source_entry(spec: Mapping[str, Any], source: str, lang: str) -> dict[str, Any]:
+    """The settings one source uses for ``lang``: hub -> :func:`hub_entry`; embedded -> the hub
+    entry under the ``embedded`` keys (the demo mirrors the Hub); others -> their own entry."""
+    if source == "hub":
+        return hub_entry(spec, lang)
+    if source == "embedded":
+        return dict(_embedded_entry(spec))
+    return dict(spec.get(source) or {})
+
+
+def source_columns(task: TaskSpec, entry: Mapping[str, Any]) -> dict[str, str]:
+    """Canonical column -> the source's column. Each source maps its own columns (XQuAD on the
+    Hub has no ``title``; XTREME's TSVs have no header), so no source is asked for a column it
+    does not have; the task's ``columns`` apply where an entry has none."""
+    return dict(entry.get("columns") or task.raw.get("columns") or {})
+
+
+def _filters(spec: Mapping[str, Any], source: str, entry: Mapping[str, Any]) -> Mapping:
+    # A local file without an entry of its own is taken to be in the Hub's schema.
+    if source == "local" and not spec.get("local"):
+        return spec.get("hub") or {}
+    return entry
+
+
+def _select_language(raw_rows: list[dict], filters: Mapping, task: TaskSpec, lang: str) -> list:
+    language_column = filters.get("language_column")
+    if language_column:
+        raw_rows = [row for row in raw_rows if row.get(language_column) == lang]
+    # Sources whose language is only in the id prefix (google/xtreme tydiqa: `english-...`):
+    # `id_prefix` is one prefix, or a map from language code to prefix.
+    id_prefix = filters.get("id_prefix")
+    if id_prefix:
+        prefix = id_prefix.get(lang) if isinstance(id_prefix, Mapping) else str(id_prefix)
+        id_column = (filters.get("columns") or task.raw.get("columns") or {}).get("id", "id")
+        raw_rows = [r for r in raw_rows if prefix and str(r.get(id_column, "")).startswith(prefix)]
+    return raw_rows
+
+
 def load_rows(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -233,36 +319,33 @@ def load_rows(
     source = data_cfg["source"]
     if source not in _LOADERS:
         raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
+    spec = _with_context(task, split, spec)
     # A split with its own file (a user task's data) is read from it under every data= choice.
-    loader = _load_task_file if "file" in spec else _LOADERS[source]
-    raw_rows, where = loader(
-        {**spec, "_task": task.name, "_split": split, "_names": task.raw.get("language_names")},
-        lang,
-        data_cfg,
-    )
-    language_column = (spec.get(source) or spec.get("hub") or {}).get("language_column")
-    if language_column:
-        raw_rows = [row for row in raw_rows if row.get(language_column) == lang]
-    # Sources whose language is only in the id prefix (google/xtreme tydiqa: `english-...`):
-    # `id_prefix` is one prefix, or a map from language code to prefix.
-    id_prefix = (spec.get(source) or spec.get("hub") or {}).get("id_prefix")
-    if id_prefix:
-        prefix = id_prefix.get(lang) if isinstance(id_prefix, Mapping) else str(id_prefix)
-        id_column = (task.raw.get("columns") or {}).get("id", "id")
-        raw_rows = [r for r in raw_rows if prefix and str(r.get(id_column, "")).startswith(prefix)]
-    # A source whose files name their columns differently (XTREME's headerless TSVs) maps
-    # them in its own entry; otherwise the task's `columns` apply to every source.
-    columns: dict[str, str] = (
-        (spec.get(source) or {}).get("columns") or task.raw.get("columns") or {}
-    )
+    if "file" in spec:
+        raw_rows, where = _load_task_file(spec, lang, data_cfg)
+        entry: dict[str, Any] = {}
+    else:
+        entry = source_entry(spec, source, lang)
+        raw_rows, where = _LOADERS[source](spec, lang, data_cfg)
+    raw_rows = _select_language(raw_rows, _filters(spec, source, entry), task, lang)
+    columns = source_columns(task, entry)
+    # Hub text columns that keep the generator's line end (google/xtreme tatoeba: "...\n").
+    strip = set(entry.get("strip") or ())
     rows = []
     for row_no, raw in enumerate(raw_rows, start=1):
         # Readers that know the file line of a row (user task files) report that line.
         at = f"{where}:{raw['__line__']}" if "__line__" in raw else f"{where}: row {row_no}"
         missing = [src for src in columns.values() if src not in raw]
         if missing:
-            raise UserError(f"{at}: row lacks column(s) {', '.join(missing)}")
+            raise UserError(
+                f"{at}: row lacks column(s) {', '.join(missing)} (it has: "
+                f"{', '.join(k for k in raw if k != '__line__')}); fix the {source} entry's "
+                f"`columns` of {task.name} {split}"
+            )
         row = {canonical: raw[src] for canonical, src in columns.items()}
+        for name in strip & row.keys():
+            if isinstance(row[name], str):
+                row[name] = row[name].strip()
         if "label" in row and task.labels is not None:
             if isinstance(row["label"], list):  # one label per word (tagging)
                 row["label"] = [_to_tag_id(v, task.labels, at) for v in row["label"]]
@@ -277,10 +360,32 @@ def load_rows(
     return rows
 
 
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str | None:
+    """sha256 of a file's content (first 16 hex digits), computed once per path, size, mtime
+    and change time (which no tool sets back) in a process; None when the file is missing.
+    Local data are identified by content, so a file rewritten with other rows is a new phase
+    key even with the same size and time."""
+    if not path.is_file():
+        return None
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()[:16]
+    return _DIGESTS[key]
+
+
 def data_identity(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """What determines the rows of a split: part of every phase's content key."""
+    """What determines the rows of a split: part of every phase's content key. Hub data are
+    identified by the commit the revision resolves to, files by their content hash."""
     split_spec = _split_spec(task, split)
     source = data_cfg["source"]
     if "concat" in split_spec:
@@ -290,38 +395,37 @@ def data_identity(
                 for other, part_split in _concat_parts(task, split_spec)
             ]
         }
+    spec = _with_context(task, split, split_spec)
     if "file" in split_spec:  # a user task's own file, whatever data= says
-        path = _task_file_path({**split_spec, "_names": task.raw.get("language_names")}, lang)
-        stat = path.stat() if path.is_file() else None
+        path = _task_file_path(spec, lang)
         return {
             "source": "file",
-            "file": [str(path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None],
+            "file": [str(path), file_digest(path)],
             "lang": lang,
             "columns": task.raw.get("columns"),
             "labels": task.labels,
             "reader": split_spec.get("reader"),
         }
-    entry = split_spec.get("hub" if source == "embedded" else source) or {}
+    entry = source_entry(spec, source, lang)
     ident: dict[str, Any] = {
         "source": source,
         "entry": {
             k: (_expand(v, lang, entry.get("language_names")) if isinstance(v, str) else v)
-            for k, v in dict(entry).items()
+            for k, v in entry.items()
         },
         "lang": lang,
-        "columns": task.raw.get("columns"),
+        "columns": source_columns(task, entry),
         "labels": task.labels,
     }
     if source == "embedded":
-        path = _embedded_path(entry, lang, data_cfg)
-        ident["sha256"] = (
-            hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-        )
-    elif source == "hub" and data_cfg.get("mirror"):
-        ident["mirror"] = str(data_cfg["mirror"])
-    elif source == "local" and _ud_release_split(
-        {**split_spec, "_task": task.name, "_split": split}, data_cfg
-    ):
+        ident["sha256"] = file_digest(_embedded_path(entry, lang, data_cfg))
+    elif source == "hub":
+        ref = _hub_split(spec, lang, data_cfg)
+        if ref.mirror:
+            ident["mirror"] = ref.location()
+        else:
+            ident["revision_sha"] = resolve_revision(ref)
+    elif source == "local" and _ud_release_split(spec, data_cfg):
         from xtransfer.data.ud_xtreme import ud_release_identity
 
         ident["ud_release"] = ud_release_identity(data_cfg, split, lang)
@@ -330,24 +434,9 @@ def data_identity(
             from xtransfer.data.ud_xtreme import word_mode
 
             ident["udpos_words"] = word_mode(data_cfg, default="syntactic")
-        # Local files can change under the same name: size and mtime are part of the identity.
         locate = _xtreme_dir_path if source == "xtreme_dir" else _local_path
-        path = locate(
-            {
-                **split_spec,
-                "_task": task.name,
-                "_split": split,
-                "_names": task.raw.get("language_names"),
-            },
-            lang,
-            data_cfg,
-        )
-        stat = path.stat() if path.is_file() else None
-        ident["file"] = [
-            str(path.resolve()),
-            stat.st_size if stat else None,
-            stat.st_mtime_ns if stat else None,
-        ]
+        path = locate(spec, lang, data_cfg)
+        ident["file"] = [str(path.resolve()), file_digest(path)]
     return ident
 
 
@@ -524,3 +613,99 @@ def text_identity(corpus: Mapping[str, Any], lang: str) -> dict[str, Any]:
         ident["hub"] = dict(corpus.get("hub") or {})
         ident["mirror"] = corpus.get("mirror")
     return ident
+
+
+# --- Checks without loading (the pre-flight) ---------------------------------------------------
+
+# Files up to this size are read whole by their reader to check the first rows' columns; a
+# larger one is only opened and its first block decoded (the run reads it in full later).
+_PARSE_LIMIT = 4 << 20
+
+
+def check_split(task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]) -> list[str]:
+    """The problems that would stop ``load_rows(task, split, lang)``, found cheaply: Hub
+    metadata only (config list, split names, features), file existence and first rows."""
+    try:
+        split_spec = _split_spec(task, split)
+        if "concat" in split_spec:
+            return [
+                problem
+                for other, part in _concat_parts(task, split_spec)
+                for problem in check_split(other, part, lang, data_cfg)
+            ]
+        _check_language(task, lang, split_spec)
+        source = data_cfg["source"]
+        if source not in _LOADERS:
+            raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
+        spec = _with_context(task, split, split_spec)
+        if "file" in spec:
+            problem = _check_file(_task_file_path(spec, lang), spec.get("reader"), task, {})
+            return [problem] if problem else []
+        entry = source_entry(spec, source, lang)
+        columns = list(source_columns(task, entry).values())
+        if source == "hub":
+            problem = probe(_hub_split(spec, lang, data_cfg), columns)
+        elif source == "embedded":
+            path = _embedded_path(entry, lang, data_cfg)
+            problem = _check_file(path, "jsonl", task, entry, "data=embedded (the demo)")
+        elif source == "local" and _ud_release_split(spec, data_cfg):
+            roots = [data_cfg.get("ud_root"), data_cfg.get("ud_root_v27")]
+            missing = [str(r) for r in roots if r and not Path(str(r)).is_dir()]
+            problem = f"UD release folder not found: {', '.join(missing)}" if missing else None
+        else:
+            locate = _xtreme_dir_path if source == "xtreme_dir" else _local_path
+            problem = _check_file(
+                locate(spec, lang, data_cfg), entry.get("reader"), task, entry, f"data={source}"
+            )
+    except UserError as err:
+        return [str(err)]
+    return [problem] if problem else []
+
+
+def _head_rows(path: Path, reader: str | None, count: int = 5) -> list[dict[str, Any]]:
+    """The first rows of a file: JSON Lines are parsed line by line (the embedded demo and most
+    user files), other formats by their reader."""
+    if (reader or "jsonl") == "jsonl" and path.suffix == ".jsonl":
+        import json
+
+        rows = []
+        with path.open(encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as err:
+                        raise UserError(
+                            f"{path}:{line_no}: malformed JSON line ({err.msg})"
+                        ) from None
+                if len(rows) >= count:
+                    break
+        return rows
+    return read_file(path, reader)
+
+
+def _check_file(
+    path: Path, reader: str | None, task: TaskSpec, entry: Mapping, hint: str = ""
+) -> str | None:
+    if not path.is_file():
+        return f"data file not found: {path} ({hint or task.name})"
+    if path.stat().st_size > _PARSE_LIMIT:
+        import codecs
+
+        with path.open("rb") as handle:
+            try:  # incremental: a character cut at the block's end is not an error
+                codecs.getincrementaldecoder("utf-8")().decode(handle.read(1 << 16))
+            except UnicodeDecodeError as err:
+                return f"{path}: not UTF-8 text ({err.reason} at byte {err.start})"
+        return None
+    rows = _head_rows(path, reader)
+    if not rows:
+        return f"{path}: no rows ({task.name})"
+    columns = source_columns(task, entry)
+    missing = [src for src in columns.values() if src not in rows[0]]
+    if missing:
+        return (
+            f"{path}: first row lacks column(s) {', '.join(missing)} for {task.name} (it has: "
+            f"{', '.join(k for k in rows[0] if k != '__line__')})"
+        )
+    return None

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from xtransfer import __version__
 from xtransfer.data.feature_cache import featurize_cached
+from xtransfer.data.hub import resolved_revisions
 from xtransfer.data.sources import load_rows
 from xtransfer.data.train_data import train_rows as load_train_rows
 from xtransfer.data.ud_xtreme import udpos_options
@@ -30,6 +31,7 @@ from xtransfer.evaluation.zero_shot import (
 from xtransfer.pipeline.cache import PhaseCache
 from xtransfer.pipeline.identity import identity_config, run_key
 from xtransfer.pipeline.plan import Phase, TaskPlan, base_identity, plan_phases
+from xtransfer.pipeline.preflight import preflight
 from xtransfer.reporting.console import language_table
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -428,6 +430,8 @@ def _execute(
     check_data_source(cfg)
     check_vocabulary(tokenizer, load_model_config(cfg.model))
     phases = plan_phases(cfg)
+    if cfg.data.get("preflight", True):
+        preflight(cfg, phases)  # every split the run reads resolves before anything trains
     phase_records, final_ckpt = (
         run_phases(cfg, phases, tokenizer, accelerator, events) if phases else ([], None)
     )
@@ -452,6 +456,8 @@ def _execute(
         "precision": accelerator.mixed_precision,  # trainer.precision as resolved here
         # Languages of the labelled training data of every phase (not MLM text).
         "languages_seen_in_training": seen,
+        # The commit of every Hub dataset revision read (data.revision.<owner>__<name> pins).
+        "data_revisions": resolved_revisions(),
         "scores": scores,
         "summary": {cfg.target.task: summary},
         **udpos_options(cfg),
@@ -473,6 +479,8 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
         raise UserError(f"checkpoint folder not found: {checkpoint}")
     accelerator = get_accelerator(cfg.trainer)
     events = EventLog(run_dir / "events.jsonl", enabled=accelerator.is_main_process)
+    if cfg.data.get("preflight", True):
+        preflight(cfg, [])
     tokenizer = load_tokenizer(str(checkpoint / "encoder"))
     check_data_source(cfg)
     scores, detailed = evaluate_checkpoint(cfg, checkpoint, run_dir, tokenizer, accelerator, events)
@@ -483,6 +491,7 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
         "data": cfg.data.name,
         "target": cfg.target.name,
         "phases": [],
+        "data_revisions": resolved_revisions(),
         "scores": scores,
         "summary": {cfg.target.task: summary},
         **udpos_options(cfg),

@@ -339,8 +339,10 @@ def bitext_corpora(rows: Sequence[dict]) -> BitextCorpora:
         sid, stext = _split_id(row.get("source"))
         tid, ttext = _split_id(row.get("target"))
         has_src, has_trg = bool(stext.strip()), bool(ttext.strip())
-        sid = sid or f"{src_lang}-{row_no:09d}"
-        tid = tid or f"{trg_lang}-{row_no:09d}"
+        # google/xtreme bucc18 rows hold the BUCC ids in their *_lang columns (mapped to
+        # source_id / target_id by the catalogue's hub entry).
+        sid = sid or (str(row["source_id"]) if row.get("source_id") else f"{src_lang}-{row_no:09d}")
+        tid = tid or (str(row["target_id"]) if row.get("target_id") else f"{trg_lang}-{row_no:09d}")
         if has_src and sid not in seen_src:
             seen_src.add(sid)
             corpora.source_ids.append(sid)
