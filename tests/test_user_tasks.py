@@ -161,6 +161,16 @@ def test_label_outside_the_label_list_names_file_and_line(task_dir):
         load_rows(get_task("mytask"), "test", "de", {"source": "embedded"})
 
 
+def test_an_integer_label_in_a_user_file_is_refused(task_dir):
+    # 1 could mean "the second declared label" or a label named "1": neither is guessed.
+    bad = task_dir / "data" / "test-de.jsonl"
+    lines = bad.read_text().splitlines()
+    lines[1] = json.dumps({"premise": "a", "hypothesis": "b", "label": 1})
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=rf"{bad}:2: label 1 is not a label name"):
+        load_rows(get_task("mytask"), "test", "de", {"source": "embedded"})
+
+
 def test_unknown_language_and_missing_file_are_user_errors(task_dir):
     with pytest.raises(UserError, match="has no language 'fr'"):
         load_rows(get_task("mytask"), "test", "fr", {"source": "embedded"})

@@ -219,8 +219,16 @@ def _source_entry(spec: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     return spec[source]
 
 
-def _to_label_id(value: Any, labels: list[str], at: str) -> int | None:
-    """Maps a source label (ClassLabel int or label string) to its index; None = unlabelled."""
+def _to_label_id(value: Any, labels: list[str], at: str, names_only: bool = False) -> int | None:
+    """Maps a source label (ClassLabel int or label string) to its index; None = unlabelled.
+
+    ``names_only`` (a user task's own files): the label must be written as one of the declared
+    names; a number would be read as an index into the list, silently, so it is refused."""
+    if names_only and not isinstance(value, str):
+        raise UserError(
+            f"{at}: label {value!r} is not a label name; write one of {labels} "
+            "(numbers are not read as positions in a user task's files)"
+        )
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, int):
@@ -237,8 +245,8 @@ def _to_label_id(value: Any, labels: list[str], at: str) -> int | None:
     raise UserError(f"{at}: label {value!r} is not one of {labels}")
 
 
-def _to_tag_id(value: Any, labels: list[str], at: str) -> int:
-    tag = _to_label_id(value, labels, at)
+def _to_tag_id(value: Any, labels: list[str], at: str, names_only: bool = False) -> int:
+    tag = _to_label_id(value, labels, at, names_only)
     if tag is None:
         raise UserError(f"{at}: tag {value!r} is not one of {labels}")
     return tag
@@ -347,10 +355,11 @@ def load_rows(
             if isinstance(row[name], str):
                 row[name] = row[name].strip()
         if "label" in row and task.labels is not None:
+            own_file = "file" in spec  # a user task's data: labels by name only
             if isinstance(row["label"], list):  # one label per word (tagging)
-                row["label"] = [_to_tag_id(v, task.labels, at) for v in row["label"]]
+                row["label"] = [_to_tag_id(v, task.labels, at, own_file) for v in row["label"]]
             else:
-                row["label"] = _to_label_id(row["label"], task.labels, at)
+                row["label"] = _to_label_id(row["label"], task.labels, at, own_file)
                 if row["label"] is None:
                     continue
         rows.append(row)
