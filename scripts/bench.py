@@ -1278,7 +1278,7 @@ def bench_training_case(
 
 def bench_training(corpus: Corpus, s: Settings) -> dict[str, Any]:
     tcfg = trainer_config(s)
-    from xtransfer.pipeline.plan import trainer_spec  # the settings that change what is learned
+    from xtransfer.run_identity import trainer_spec  # the settings that change what is learned
 
     out: dict[str, Any] = {"trainer_config": trainer_spec(tcfg)}
     for name in s.models:

@@ -9,6 +9,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 ASSETS_DIR = Path(str(resources.files("xtransfer") / "assets"))
+# The Hydra config tree (conf/): the apps' config path and the compose API's.
+CONFIG_DIR = str(Path(__file__).parent / "conf")
 
 
 def asset_path(name: str) -> str:
@@ -57,7 +59,7 @@ def run_leaf(setup: str, target: str, benchmark: str, seed, target_seed, tag: st
     The default benchmark and a target seed equal to the seed add nothing, so the common case
     keeps its short path; every other choice gets its own folder (a finished XTREME run must not
     make an XTREME-R run of the same pair look done). ``tag`` is the run's variant hash
-    (``.cfg-<hash>``, pipeline.identity) when other values differ from the defaults.
+    (``.cfg-<hash>``, run_identity) when other values differ from the defaults.
     """
     pair = f"{setup}-to-{target}"
     if str(benchmark) != DEFAULT_BENCHMARK:
@@ -70,7 +72,7 @@ def run_leaf(setup: str, target: str, benchmark: str, seed, target_seed, tag: st
 
 
 def _run_path(*, _root_):
-    from xtransfer.pipeline.identity import run_path_resolver
+    from xtransfer.run_identity import run_path_resolver
 
     return run_path_resolver(_root_=_root_)
 

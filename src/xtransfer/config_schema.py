@@ -16,7 +16,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from xtransfer.errors import UserError
-from xtransfer.training.precision import CHOICES
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,10 @@ def _choice(*options: str, optional: bool = False) -> Setting:
 
 _BOOL = Setting(bool, "true or false")
 
-# `precision` values the trainer understands; `auto` resolves per device (one home: the
-# rule in training/precision.py, which imports torch only when resolving).
-PRECISIONS = CHOICES
+# `precision` values the trainer understands and what each means; `auto` resolves per device
+# (the rule: training/precision.py).
+PRECISION_ALIASES = {"fp32": "no", "no": "no", "bf16": "bf16", "fp16": "fp16"}
+PRECISIONS = ("auto", *PRECISION_ALIASES)
 
 TRAINER: dict[str, Setting] = {
     "lr": _float(lambda v: v > 0, "a number > 0"),

@@ -12,11 +12,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
-from xtransfer.config import register_resolvers
+from xtransfer.config import CONFIG_DIR, register_resolvers
 from xtransfer.config_schema import validate
 from xtransfer.errors import UserError
-
-CONFIG_DIR = str(Path(__file__).parent / "conf")
 
 
 def run_hydra(

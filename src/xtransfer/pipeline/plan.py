@@ -20,36 +20,11 @@ from xtransfer import __version__
 from xtransfer.data.sources import data_identity, resolve_corpus, text_identity, training_split
 from xtransfer.errors import UserError
 from xtransfer.pipeline.fingerprint import checkpoint_identity
+from xtransfer.run_identity import identity_config, short_hash, trainer_spec
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
 from xtransfer.training.precision import resolve_precision
 from xtransfer.training.sampling import task_probabilities
-
-# Trainer settings that cannot change what is learned: logging, tracking, how often the resume
-# state is written (resuming is exact), CPU threading and the test-only kill switch. Every other
-# trainer setting is part of the phase spec and key, so a new setting is covered by default.
-# `eval_batch_size` only regroups the English-dev batches of model selection (padding is masked).
-RESULT_NEUTRAL_TRAINER_KEYS = frozenset(
-    {
-        "name",
-        "log_every",
-        "tracker",
-        "tracker_project",
-        "num_workers",
-        "cpu_threads",
-        "save_every_steps",
-        "debug_kill_at_step",
-        "eval_batch_size",
-        # Collating ahead on a worker thread keeps the batch order: bit-identical results
-        # (tests/test_training_paths.py).
-        "prefetch",
-    }
-)
-
-
-def trainer_spec(trainer: dict[str, Any]) -> dict[str, Any]:
-    """The trainer settings that a phase's result depends on (its part of the phase key)."""
-    return {k: v for k, v in sorted(trainer.items()) if k not in RESULT_NEUTRAL_TRAINER_KEYS}
 
 
 @dataclass
@@ -376,3 +351,9 @@ def _task_payload(plan: TaskPlan, cfg: DictConfig) -> dict[str, Any]:
         ],
         "settings": plan.settings,
     }
+
+
+def run_key(cfg: DictConfig) -> str:
+    """The key of a run: a hash of its identity config and of its starting checkpoint's
+    content (so another model at the same path is another run)."""
+    return short_hash({"config": identity_config(cfg), "base": base_identity(cfg)}, 20)

@@ -29,10 +29,16 @@ from xtransfer.evaluation.zero_shot import (
     flag_seen_languages,
 )
 from xtransfer.pipeline.cache import PhaseCache
-from xtransfer.pipeline.identity import identity_config, run_key
-from xtransfer.pipeline.plan import Phase, TaskPlan, base_identity, plan_phases
+from xtransfer.pipeline.plan import (
+    Phase,
+    TaskPlan,
+    base_identity,
+    plan_phases,
+    run_key,
+)
 from xtransfer.pipeline.preflight import preflight
 from xtransfer.reporting.console import language_table
+from xtransfer.run_identity import identity_config
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
 from xtransfer.training.checkpoint import (

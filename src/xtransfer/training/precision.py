@@ -9,12 +9,12 @@ a phase trained in bf16 is not the same phase as one trained in fp32.
 
 from __future__ import annotations
 
+from xtransfer.config_schema import PRECISION_ALIASES as ALIASES
+from xtransfer.config_schema import PRECISIONS as CHOICES
 from xtransfer.errors import UserError
 
 # What a user may write, and what each means to ``accelerate.Accelerator(mixed_precision=...)``.
 RESOLVED = ("no", "bf16", "fp16")
-ALIASES = {"fp32": "no", "no": "no", "bf16": "bf16", "fp16": "fp16"}
-CHOICES = ("auto", *ALIASES)
 
 
 def default_device_type() -> str:

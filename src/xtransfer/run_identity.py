@@ -7,7 +7,8 @@ give by default adds a short hash, ``<setup>-to-<target>.cfg-<hash>``, so two ru
 in any result-changing value never share a folder. ``results.json`` stores the run key, and a
 finished run is skipped only when its stored key equals the current one.
 
-Torch-free: the folder name is computed while Hydra sets up the job.
+Torch-free and a leaf (config and omegaconf only): the folder name is computed while Hydra sets
+up the job. The run key, which also covers the starting checkpoint, is pipeline.plan.run_key.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from xtransfer.config import ASSETS_DIR
+from xtransfer.config import ASSETS_DIR, CONFIG_DIR
 
 # Top-level keys that only say where or how verbosely a run works.
 RESULT_NEUTRAL_KEYS = frozenset({"output_root", "cache_dir", "force", "feature_cache", "hydra"})
-# Trainer settings with no effect on results (see pipeline.plan.RESULT_NEUTRAL_TRAINER_KEYS,
-# the one list; repeated here by name only to stay free of the plan's imports).
 _NEUTRAL_DOTTED = frozenset({"data.preflight"})
 # The levels of the run folder that name a value themselves (so a hash need not repeat them).
 PATH_GROUPS = ("model", "intermediate", "target", "data", "benchmark")
@@ -34,10 +33,31 @@ NAMED_KEYS = frozenset(
 )
 
 
-def _neutral_trainer_keys() -> frozenset[str]:
-    from xtransfer.pipeline.plan import RESULT_NEUTRAL_TRAINER_KEYS
+# Trainer settings that cannot change what is learned: logging, tracking, how often the resume
+# state is written (resuming is exact), CPU threading and the test-only kill switch. Every other
+# trainer setting is part of the phase spec and key, so a new setting is covered by default.
+# `eval_batch_size` only regroups the English-dev batches of model selection (padding is masked).
+RESULT_NEUTRAL_TRAINER_KEYS = frozenset(
+    {
+        "name",
+        "log_every",
+        "tracker",
+        "tracker_project",
+        "num_workers",
+        "cpu_threads",
+        "save_every_steps",
+        "debug_kill_at_step",
+        "eval_batch_size",
+        # Collating ahead on a worker thread keeps the batch order: bit-identical results
+        # (tests/test_training_paths.py).
+        "prefetch",
+    }
+)
 
-    return RESULT_NEUTRAL_TRAINER_KEYS
+
+def trainer_spec(trainer: dict[str, Any]) -> dict[str, Any]:
+    """The trainer settings that a phase's result depends on (its part of the phase key)."""
+    return {k: v for k, v in sorted(trainer.items()) if k not in RESULT_NEUTRAL_TRAINER_KEYS}
 
 
 def _portable(value: Any) -> Any:
@@ -61,8 +81,9 @@ def identity_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     assert isinstance(container, dict)
     trainer = container.get("trainer")
     if isinstance(trainer, dict):
-        neutral = _neutral_trainer_keys()
-        container["trainer"] = {k: v for k, v in trainer.items() if k not in neutral}
+        container["trainer"] = {
+            k: v for k, v in trainer.items() if k not in RESULT_NEUTRAL_TRAINER_KEYS
+        }
     flat = {k: v for k, v in flatten(container).items() if k not in _NEUTRAL_DOTTED}
     return _portable(unflatten(flat))
 
@@ -136,8 +157,6 @@ def default_identity(config_name: str, overrides: list[str]) -> dict[str, Any]:
     if GlobalHydra.instance().is_initialized():  # inside the running app: its search path
         return identity_config(compose(config_name, overrides=choices))
     # A config composed by the compose API and resolved after its context closed (tests, tools).
-    from xtransfer.hydra_app import CONFIG_DIR
-
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return identity_config(compose(config_name, overrides=choices))
 
@@ -183,11 +202,3 @@ def model_label(name: str, pretrained: Any, preset_pretrained: Any) -> str:
     text = str(pretrained).rstrip("/")
     tail = Path(text).name if Path(text).is_absolute() or Path(text).exists() else text
     return tail.replace("/", "--") or str(name)
-
-
-def run_key(cfg: DictConfig) -> str:
-    """The key of a run: a hash of its identity config and of its starting checkpoint's
-    content (so another model at the same path is another run)."""
-    from xtransfer.pipeline.plan import base_identity
-
-    return short_hash({"config": identity_config(cfg), "base": base_identity(cfg)}, 20)
