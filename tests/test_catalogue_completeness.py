@@ -14,8 +14,8 @@ import pytest
 from xtransfer.config import asset_path
 from xtransfer.data.sources import data_identity, load_rows
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import evaluation_languages
 from xtransfer.hydra_app import CONFIG_DIR
+from xtransfer.pipeline.zero_shot import evaluation_languages
 from xtransfer.tasks.registry import all_tasks, get_task
 
 DATA = {"source": "embedded", "root": asset_path("demo")}

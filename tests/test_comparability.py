@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import check_data_source, evaluation_languages, finish_scores
+from xtransfer.pipeline.zero_shot import check_data_source, evaluation_languages, finish_scores
 from xtransfer.reporting.console import language_table
 from xtransfer.reporting.table import render
 from xtransfer.tasks.registry import get_task

@@ -14,10 +14,10 @@ from hydra import compose, initialize_config_dir
 
 from xtransfer.config import asset_path, register_resolvers
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import evaluation_languages
 from xtransfer.hydra_app import CONFIG_DIR
 from xtransfer.pipeline.plan import plan_phases
 from xtransfer.pipeline.preflight import preflight, required_splits
+from xtransfer.pipeline.zero_shot import evaluation_languages
 from xtransfer.tasks.registry import get_task
 
 

@@ -22,9 +22,9 @@ from xtransfer.config import asset_path
 from xtransfer.data.readers import read_file
 from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
-from xtransfer.evaluation import zero_shot
 from xtransfer.evaluation.retrieval import bucc_candidates, extract_pairs, optimize_threshold
 from xtransfer.evaluation.scoring import score_language
+from xtransfer.pipeline import zero_shot
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.formats import retrieval as retrieval_mod
 from xtransfer.tasks.formats.retrieval import (
@@ -45,7 +45,7 @@ TINY = {"pretrained": None, "config_dir": asset_path("tiny-xlmr"), "attn_impleme
 def _missing_hook() -> str | None:
     if "predict_language" in inspect.getsource(zero_shot):
         return None
-    return "evaluation/zero_shot.py does not call TaskFormat.predict_language"
+    return "pipeline/zero_shot.py does not call TaskFormat.predict_language"
 
 
 def _missing_language_names() -> str | None:

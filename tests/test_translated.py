@@ -15,10 +15,10 @@ from xtransfer.config import register_resolvers
 from xtransfer.data.sources import load_rows, training_split
 from xtransfer.data.train_data import train_rows
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import flag_seen_languages
 from xtransfer.hydra_app import CONFIG_DIR
 from xtransfer.pipeline.plan import plan_phases
 from xtransfer.pipeline.run import run_pipeline
+from xtransfer.pipeline.zero_shot import flag_seen_languages
 from xtransfer.reporting.console import language_table
 from xtransfer.tasks.registry import get_task
 

@@ -13,8 +13,10 @@ avg accuracy, else avg map@20 (the official precedence). Tagging tasks also carr
 ``token_accuracy``, which never enters ``avg_metric``. ``all_task`` and group scores appear only
 when every task they cover is complete.
 
-This module (like everything under ``xtransfer.evaluation`` except the zero-shot runner) must not
-import torch or transformers: ``xtransfer score`` has to start instantly.
+This module, like everything under ``xtransfer.evaluation`` (the official scoring: metrics, file
+formats, ``score_folder``; a leaf that imports only the catalogue), must not import torch or
+transformers: ``xtransfer score`` has to start instantly. The zero-shot evaluator that writes
+the files is a pipeline step (``pipeline/zero_shot.py``).
 """
 
 from __future__ import annotations

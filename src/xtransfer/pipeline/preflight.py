@@ -18,7 +18,7 @@ from xtransfer.tasks.registry import get_task
 
 
 def _test_splits(cfg: Any) -> list[tuple[str, str, str]]:
-    from xtransfer.evaluation.zero_shot import evaluation_languages
+    from xtransfer.pipeline.zero_shot import evaluation_languages
 
     task = get_task(str(cfg.target.task))
     _, languages = evaluation_languages(task, str(cfg.benchmark.name))

@@ -22,12 +22,6 @@ from xtransfer.data.sources import load_rows
 from xtransfer.data.train_data import train_rows as load_train_rows
 from xtransfer.data.ud_xtreme import udpos_options
 from xtransfer.errors import UserError
-from xtransfer.evaluation.zero_shot import (
-    check_data_source,
-    evaluate_languages,
-    finish_scores,
-    flag_seen_languages,
-)
 from xtransfer.pipeline.cache import PhaseCache
 from xtransfer.pipeline.plan import (
     Phase,
@@ -37,6 +31,12 @@ from xtransfer.pipeline.plan import (
     run_key,
 )
 from xtransfer.pipeline.preflight import preflight
+from xtransfer.pipeline.zero_shot import (
+    check_data_source,
+    evaluate_languages,
+    finish_scores,
+    flag_seen_languages,
+)
 from xtransfer.reporting.console import language_table
 from xtransfer.run_identity import identity_config
 from xtransfer.tasks.formats import get_format

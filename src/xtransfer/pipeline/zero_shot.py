@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 from xtransfer.data.feature_cache import featurize_cached
 from xtransfer.data.sources import load_rows
 from xtransfer.errors import UserError
-from xtransfer.evaluation import comparability
 from xtransfer.evaluation.scoring import prediction_extension, score_folder
+from xtransfer.pipeline import comparability
 from xtransfer.tasks.formats.base import LanguageContext, TaskFormat
 from xtransfer.tasks.registry import TaskSpec, get_task
 from xtransfer.training.events import EventLog
