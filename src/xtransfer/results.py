@@ -15,7 +15,7 @@ import json
 import os
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +125,12 @@ class Results:
 
 def write_results(path: Path, results: Results | Mapping[str, Any]) -> Path:
     """Writes ``results.json`` atomically (a temporary file, then a rename: a reader never sees
-    half a file, and a crash leaves the previous one)."""
+    half a file, and a crash leaves the previous one). The file always carries the current
+    ``schema_version`` (results read from an older file are written as today's version)."""
     path = Path(path)
-    content = results.to_dict() if isinstance(results, Results) else dict(results)
+    if not isinstance(results, Results):
+        results = Results.from_dict(dict(results), str(path))
+    content = replace(results, schema_version=SCHEMA_VERSION).to_dict()
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(content, indent=2, ensure_ascii=False), "utf-8")
     os.replace(tmp, path)
