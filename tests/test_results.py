@@ -12,7 +12,7 @@ import pytest
 
 from xtransfer.errors import UserError
 from xtransfer.reporting.console import language_table
-from xtransfer.reporting.table import build_grid, find_results, render
+from xtransfer.reporting.table import build_grid, find_results, per_language, render
 from xtransfer.results import (
     SCHEMA_VERSION,
     Results,
@@ -198,3 +198,11 @@ def test_console_shows_em_and_f1_means_in_their_columns_and_the_avg_metric():
     assert float(avg[header.index("f1")]) == pytest.approx(statistics.fmean(F1.values()), abs=0.005)
     (official,) = [line.split() for line in lines if line.startswith("avg_metric")]
     assert float(official[1]) == pytest.approx(_official(), abs=0.005)
+
+
+def test_per_language_table_shows_the_headline_rule_per_language():
+    text = per_language([_qa_result(avg_metric=_official())], "xquad")
+    assert "xquad ((EM + F1) / 2) per language" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| squad |")]
+    cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    assert cells == [f"{(EM[lang] + F1[lang]) / 2:.1f}" for lang in EM]

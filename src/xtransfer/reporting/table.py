@@ -17,7 +17,13 @@ from typing import Any
 import yaml
 
 from xtransfer.errors import UserError
-from xtransfer.results import RESULTS_FILE, headline, metric_means, read_results
+from xtransfer.results import (
+    RESULTS_FILE,
+    headline,
+    language_headlines,
+    metric_means,
+    read_results,
+)
 
 
 @dataclass
@@ -229,18 +235,24 @@ def _render_rows(
 
 
 def per_language(results: Sequence[dict[str, Any]], task: str) -> str:
-    """Markdown: rows = intermediate setups, columns = languages (mean over seeds)."""
+    """Markdown: rows = intermediate setups, columns = languages (mean over seeds) of the
+    headline rule per language (QA: (EM + F1) / 2), so a row averages to the grid's cell."""
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
-    metric_of_task = None
+    metrics: list[str] = []
     for result in results:
-        for rec in result["scores"]:
-            if rec["task"] != task:
-                continue
-            metric_of_task = metric_of_task or rec["metric"]
-            if rec["metric"] == metric_of_task:
-                values[(str(result.get("intermediate")), rec["lang"])].append(rec["value"])
+        metrics += [r["metric"] for r in result["scores"] if r["task"] == task]
+        for lang, value in language_headlines(result, task).items():
+            values[(str(result.get("intermediate")), lang)].append(value)
     if not values:
         raise UserError(f"no scores for task {task!r} in these results")
+    distinct = set(metrics)
+    metric_of_task = (
+        "(EM + F1) / 2"
+        if {"exact_match", "f1"} <= distinct
+        else metrics[0]
+        if len(distinct) == 1
+        else "the official metric"
+    )
     rows = sorted({r for r, _ in values}, key=lambda r: (r != "none", r))
     langs = list(dict.fromkeys(lang for _, lang in values))
     lines = [
