@@ -167,15 +167,19 @@ def _per_language(results: Mapping[str, Any], task: str) -> dict[str, dict[str, 
     return per_lang
 
 
-def _official_average(per_language: dict[str, dict[str, float]]) -> float | None:
-    """The scorer's ``avg_metric`` over these languages (the scorer holds the rule: it is not
-    copied here), or the mean of the only metric when the scorer names no primary one."""
-    from xtransfer.evaluation.scoring import _task_entry
+def _official_average(task: str, per_language: dict[str, dict[str, float]]) -> float | None:
+    """The scorer's ``avg_metric`` over these languages (the scorer and the catalogue's
+    ``metric:`` hold the rule: it is not copied here); for a task the scorer cannot name a
+    headline for (no longer in the catalogue, no headline outputs recorded), its first metric's
+    mean."""
+    from xtransfer.evaluation.scoring import task_entry
 
     if not per_language:
         return None
-    metrics = {m for scores in per_language.values() for m in scores}
-    entry = _task_entry(per_language, is_qa={"exact_match", "f1"} <= metrics)
+    try:
+        entry = task_entry(task, per_language)
+    except UserError:  # a task this installation does not know (a results file from elsewhere)
+        entry = {}
     if "avg_metric" in entry:
         return float(entry["avg_metric"])
     first = next(iter(next(iter(per_language.values()))))
@@ -191,14 +195,14 @@ def headline(results: Results | Mapping[str, Any], task: str) -> float | None:
     for key in ("avg_metric", "subset_avg_metric"):
         if summary.get(key) is not None:
             return float(summary[key])
-    return _official_average(_per_language(results, task))
+    return _official_average(task, _per_language(results, task))
 
 
 def language_headlines(results: Results | Mapping[str, Any], task: str) -> dict[str, float]:
     """{language: the headline rule applied to that language alone} ((EM + F1) / 2 for QA), so
     that their mean over all languages is the task's ``avg_metric``."""
     per_lang = _per_language(_as_mapping(results), task)
-    values = {lang: _official_average({lang: scores}) for lang, scores in per_lang.items()}
+    values = {lang: _official_average(task, {lang: s}) for lang, s in per_lang.items()}
     return {lang: value for lang, value in values.items() if value is not None}
 
 
