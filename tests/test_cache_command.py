@@ -39,7 +39,9 @@ def _run_uses(root: Path, run: str, *keys: str) -> None:
     folder = root / "runs" / run
     folder.mkdir(parents=True)
     phases = [{"name": "target", "key": k, "reused": False} for k in keys]
-    (folder / "results.json").write_text(json.dumps({"phases": phases, "scores": []}))
+    (folder / "results.json").write_text(
+        json.dumps({"phases": phases, "scores": [], "summary": {}})
+    )
 
 
 @pytest.fixture

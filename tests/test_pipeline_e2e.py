@@ -19,6 +19,7 @@ from xtransfer.config import register_resolvers
 from xtransfer.evaluation.scoring import score_folder
 from xtransfer.hydra_app import CONFIG_DIR
 from xtransfer.pipeline.run import run_pipeline
+from xtransfer.results import SCHEMA_VERSION
 
 XNLI_LANGS = "ar bg de el en es fr hi ru sw th tr ur vi zh".split()
 
@@ -65,6 +66,7 @@ def test_demo_results_schema(demo):
     assert results["summary"]["xnli"]["comparable"] is False
     on_disk = json.loads((run_dir / "results.json").read_text())
     assert on_disk == results
+    assert on_disk["schema_version"] == SCHEMA_VERSION  # the one writer versions the file
     for lang in XNLI_LANGS:
         assert (run_dir / "predictions" / "xnli" / f"test-{lang}.tsv").is_file()
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]

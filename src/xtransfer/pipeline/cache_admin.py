@@ -29,9 +29,9 @@ from xtransfer.pipeline.cache import (
     check_phase,
     open_lock,
 )
+from xtransfer.results import RESULTS_FILE, read_results
 
 META_FILE = "phase.json"  # written by training.checkpoint (not imported: it needs torch)
-RESULTS_FILE = "results.json"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -97,9 +97,9 @@ def find_run_uses(runs_root: Path) -> RunUses:
     unreadable: list[Path] = []
     for path in sorted(Path(runs_root).rglob(RESULTS_FILE)) if Path(runs_root).is_dir() else []:
         try:
-            phases = json.loads(path.read_text("utf-8")).get("phases") or []
+            phases = read_results(path).phases
             keys = [str(p["key"]) for p in phases if isinstance(p, dict) and p.get("key")]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError):
+        except (UserError, TypeError):  # TypeError: phases that are not a list
             unreadable.append(path)
             continue
         run = str(path.parent.relative_to(runs_root))

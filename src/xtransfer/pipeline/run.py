@@ -6,7 +6,6 @@ moment ago or found in the cache, so a reused phase and a freshly trained one ta
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -38,6 +37,7 @@ from xtransfer.pipeline.zero_shot import (
     flag_seen_languages,
 )
 from xtransfer.reporting.console import language_table
+from xtransfer.results import RESULTS_FILE, Results, read_results, write_results
 from xtransfer.run_identity import identity_config
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
@@ -64,7 +64,6 @@ from xtransfer.training.tracking import open_event_log
 
 log = logging.getLogger(__name__)
 
-RESULTS_FILE = "results.json"
 DEMO_LINE = (
     "This is the offline demo (embedded tiny model, bundled sample data). The real setting: "
     "xtransfer train model=xlmr-large data=hub trainer=xstilts"
@@ -389,14 +388,11 @@ def read_finished(results_path: Path) -> dict[str, Any] | None:
     if not results_path.is_file():
         return None
     try:
-        results = json.loads(results_path.read_text("utf-8"))
-        if not isinstance(results, dict) or "summary" not in results:
-            raise ValueError("no summary")
-        return results
-    except (OSError, ValueError) as err:
+        return read_results(results_path).to_dict()
+    except UserError as err:
+        why = str(err).removeprefix(f"{results_path}: ")  # the reader names the file first
         print(
-            f"xtransfer: warning: {results_path} is unreadable ({type(err).__name__}); "
-            "running again",
+            f"xtransfer: warning: {results_path} is unreadable ({why}); running again",
             file=sys.stderr,
         )
         return None
@@ -445,33 +441,28 @@ def _execute(
     seen = seen_languages(phases)
     flag_seen_languages(scores, seen)
     summary = finish_scores(cfg, scores, detailed, seen)  # comparable / why per score
-    results = {
-        "xtransfer_version": __version__,
-        # Identity: skip-if-done compares run_key; config is what the key covers.
-        "run_key": key,
-        "config": identity_config(cfg),
-        "base": base_identity(cfg),
-        "model": str(cfg.model.pretrained or cfg.model.name),
-        "seed": int(cfg.seed),
-        "target_seed": int(cfg.target.get("seed", cfg.seed)),
-        "benchmark": str(cfg.benchmark.name),
-        "data": cfg.data.name,
-        "intermediate": cfg.intermediate.name,
-        "target": cfg.target.name,
-        "phases": phase_records,
-        "precision": accelerator.mixed_precision,  # trainer.precision as resolved here
-        # Languages of the labelled training data of every phase (not MLM text).
-        "languages_seen_in_training": seen,
-        # The commit of every Hub dataset revision read (data.revision.<owner>__<name> pins).
-        "data_revisions": resolved_revisions(),
-        "scores": scores,
-        "summary": {cfg.target.task: summary},
-        **udpos_options(cfg),
-    }
+    results = Results(
+        xtransfer_version=__version__,
+        run_key=key,
+        config=identity_config(cfg),
+        base=base_identity(cfg),
+        model=str(cfg.model.pretrained or cfg.model.name),
+        seed=int(cfg.seed),
+        target_seed=int(cfg.target.get("seed", cfg.seed)),
+        benchmark=str(cfg.benchmark.name),
+        data=cfg.data.name,
+        intermediate=cfg.intermediate.name,
+        target=cfg.target.name,
+        phases=phase_records,
+        precision=accelerator.mixed_precision,  # trainer.precision as resolved here
+        languages_seen_in_training=seen,
+        data_revisions=resolved_revisions(),
+        scores=scores,
+        summary={cfg.target.task: summary},
+        extra=udpos_options(cfg),
+    ).to_dict()
     if main:
-        tmp = results_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
-        tmp.replace(results_path)
+        write_results(results_path, results)
         events.write("scores", scores=scores, summary=results["summary"])
         events.write("run_done", results=str(results_path))
         print_summary(results)
@@ -491,19 +482,18 @@ def evaluate_saved(cfg: DictConfig, checkpoint: Path, run_dir: Path) -> dict[str
     check_data_source(cfg)
     scores, detailed = evaluate_checkpoint(cfg, checkpoint, run_dir, tokenizer, accelerator, events)
     summary = finish_scores(cfg, scores, detailed)
-    results = {
-        "xtransfer_version": __version__,
-        "checkpoint": str(checkpoint),
-        "data": cfg.data.name,
-        "target": cfg.target.name,
-        "phases": [],
-        "data_revisions": resolved_revisions(),
-        "scores": scores,
-        "summary": {cfg.target.task: summary},
-        **udpos_options(cfg),
-    }
+    results = Results(
+        xtransfer_version=__version__,
+        checkpoint=str(checkpoint),
+        data=cfg.data.name,
+        target=cfg.target.name,
+        data_revisions=resolved_revisions(),
+        scores=scores,
+        summary={cfg.target.task: summary},
+        extra=udpos_options(cfg),
+    ).to_dict()
     if accelerator.is_main_process:
-        (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        write_results(run_dir / RESULTS_FILE, results)
         print_summary(results)
         print(f"results: {run_dir / RESULTS_FILE}")
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from statistics import fmean
 from typing import Any
 
 
@@ -12,7 +13,9 @@ def language_table(
     average: float | None,
     summary: Mapping[str, Any] | None = None,
 ) -> str:
-    """One row per language, one column per metric, and the task average underneath. Languages
+    """One row per language, one column per metric; underneath, each metric's mean in its own
+    column (QA: EM and F1) and the official ``average`` (``avg_metric``: (EM + F1) / 2 for QA,
+    the primary metric otherwise; results.headline is the same number). Languages
     whose task data were trained on (``seen_in_training``) get a ``seen`` column: not zero-shot.
     Scores not comparable to the published benchmark (``comparable: false``) are marked ``*``
     and their reasons listed; a task average over a subset of languages is left out."""
@@ -35,7 +38,13 @@ def language_table(
     lines.append("-" * len(header))
     if average is not None:
         star = "" if summary.get("comparable", True) else " *"
-        lines.append(f"{'avg':<6}{average:>{width + 2}.2f}   ({len(langs)} languages){star}")
+        means = "".join(
+            f"{fmean(value[(lang, m)] for lang in langs if (lang, m) in value):>{width + 2}.2f}"
+            for m in metrics
+        )
+        lines.append(f"{'avg':<6}{means}   ({len(langs)} languages){star}")
+        rule = " = (EM + F1) / 2" if {"exact_match", "f1"} <= set(metrics) else ""
+        lines.append(f"avg_metric {average:.2f}{star}   (the official task average{rule})")
     elif summary.get("subset_avg_metric") is not None:
         lines.append(
             f"{'avg':<6}{'-':>{width + 2}}   left out: {len(langs)} of "

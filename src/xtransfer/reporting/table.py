@@ -6,7 +6,6 @@ deltas against the ``none`` (no-intermediate) baseline, and renders Markdown, CS
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,8 +17,13 @@ from typing import Any
 import yaml
 
 from xtransfer.errors import UserError
-
-QA_TASKS = ("xquad", "mlqa", "tydiqa")
+from xtransfer.results import (
+    RESULTS_FILE,
+    headline,
+    language_headlines,
+    metric_means,
+    read_results,
+)
 
 
 @dataclass
@@ -27,7 +31,8 @@ class Cell:
     mean: float
     std: float | None
     n: int
-    em: float | None = None  # QA: exact match beside F1
+    em: float | None = None  # QA: exact match and F1 beside the headline (EM + F1) / 2
+    f1: float | None = None
     # False when any seed's score is not comparable to the published benchmark number
     comparable: bool = True
 
@@ -40,12 +45,8 @@ def find_result_files(paths: Iterable[Path]) -> list[tuple[Path, dict[str, Any]]
     for root in paths:
         if not root.exists():
             raise UserError(f"no such run or sweep folder: {root}")
-        files = [root] if root.is_file() else sorted(root.rglob("results.json"))
-        for file in files:
-            try:
-                found.append((file, json.loads(file.read_text("utf-8"))))
-            except json.JSONDecodeError as err:
-                raise UserError(f"{file}: not valid JSON ({err.msg})") from None
+        files = [root] if root.is_file() else sorted(root.rglob(RESULTS_FILE))
+        found += [(file, read_results(file).to_dict()) for file in files]
     if not found:
         raise UserError("no results.json found under " + ", ".join(map(str, paths)))
     return found
@@ -62,27 +63,20 @@ def _comparable(result: dict[str, Any], task: str) -> bool:
     return bool(result["summary"][task].get("comparable", True))
 
 
-def _task_values(result: dict[str, Any], task: str) -> tuple[float, float | None]:
-    """(headline value, EM or None): F1 for QA (with EM), the task's avg_metric otherwise (for
-    a subset of languages, where no avg_metric is recorded, the subset's mean)."""
-    if task in QA_TASKS:
-        by_metric = defaultdict(list)
-        for rec in result["scores"]:
-            if rec["task"] == task:
-                by_metric[rec["metric"]].append(rec["value"])
-        f1 = statistics.fmean(by_metric["f1"]) if by_metric.get("f1") else float("nan")
-        em = by_metric.get("exact_match") or by_metric.get("em")
-        return f1, statistics.fmean(em) if em else None
-    summary = result["summary"][task]
-    value = summary.get("avg_metric")
-    if value is None:
-        value = summary.get("subset_avg_metric")
-    return (float(value) if value is not None else float("nan")), None
+def _task_values(result: dict[str, Any], task: str) -> tuple[float, tuple[float, float] | None]:
+    """(headline value, (EM, F1) or None): the official avg_metric (results.headline: (EM + F1)
+    / 2 for QA), with QA's EM and F1 means beside it."""
+    value = headline(result, task)
+    means = metric_means(result, task)
+    qa = (means["exact_match"], means["f1"]) if {"exact_match", "f1"} <= set(means) else None
+    return (value if value is not None else float("nan")), qa
 
 
 def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str], dict]:
     """(rows, columns, {(row, col): Cell}) with seeds aggregated."""
-    values: dict[tuple[str, str], list[tuple[float, float | None]]] = defaultdict(list)
+    values: dict[tuple[str, str], list[tuple[float, tuple[float, float] | None]]] = defaultdict(
+        list
+    )
     comparable: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     for result in results:
         row = str(result.get("intermediate", "?"))
@@ -94,12 +88,13 @@ def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str],
     grid = {}
     for key, vals in values.items():
         mains = [v for v, _ in vals]
-        ems = [e for _, e in vals if e is not None]
+        qa = [q for _, q in vals if q is not None]
         grid[key] = Cell(
             mean=statistics.fmean(mains),
             std=statistics.stdev(mains) if len(mains) > 1 else None,
             n=len(mains),
-            em=statistics.fmean(ems) if ems else None,
+            em=statistics.fmean(em for em, _ in qa) if qa else None,
+            f1=statistics.fmean(f1 for _, f1 in qa) if qa else None,
             comparable=comparable[key],
         )
     return rows, cols, grid
@@ -118,10 +113,13 @@ NOT_COMPARABLE = "†"
 
 
 def _published(entry: dict[str, Any] | None) -> float | None:
-    """The published headline number of a reference entry (F1 for QA)."""
+    """The published headline number of a reference entry, by the same rule as ours: (EM + F1)
+    / 2 for QA; None where a QA entry gives F1 alone (no like-for-like number)."""
     if entry is None:
         return None
-    return float(entry["f1"] if "f1" in entry else entry["value"])
+    if "f1" in entry:
+        return (float(entry["f1"]) + float(entry["em"])) / 2 if "em" in entry else None
+    return float(entry["value"])
 
 
 def _fmt_cell(
@@ -130,8 +128,6 @@ def _fmt_cell(
     if cell is None:
         return "–"
     text = f"{cell.mean:.1f}" + ("" if cell.comparable else NOT_COMPARABLE)
-    if cell.em is not None:
-        text += f"/{cell.em:.1f}"
     if cell.std is not None:
         text += f" ± {cell.std:.1f}"
     if show_delta and base is not None:
@@ -139,6 +135,8 @@ def _fmt_cell(
     # Against a published number only where the test set and protocol are the benchmark's.
     if published is not None and cell.comparable:
         text += f" [{cell.mean - published:+.1f} pub]"
+    if cell.em is not None and cell.f1 is not None:
+        text += f" (EM {cell.em:.1f}, F1 {cell.f1:.1f})"
     return text
 
 
@@ -172,11 +170,12 @@ def render(results: Sequence[dict[str, Any]], fmt: str = "md", reference: str | 
             if entry is None:
                 line.append("–")
                 continue
-            text = (
-                f"{entry['f1']:.1f}" + (f"/{entry['em']:.1f}" if "em" in entry else "")
-                if "f1" in entry
-                else f"{entry['value']:.1f}"
-            )
+            value = _published(entry)
+            text = "–" if value is None else f"{value:.1f}"
+            if "f1" in entry:
+                text += (f" (EM {entry['em']:.1f}, " if "em" in entry else " (") + (
+                    f"F1 {entry['f1']:.1f})"
+                )
             line.append(text + ("*" if entry.get("verified") is False else ""))
         line.append("–")  # the published average covers tasks that may not be columns here
         body.append(line)
@@ -219,7 +218,8 @@ def _render_rows(
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     note = (
-        "\nQA cells are F1/EM; (±x) is the std over seeds; (+x) the change against "
+        "\nEach cell is the task's official avg_metric (QA: (EM + F1) / 2, with the EM and F1"
+        " means beside it); (±x) is the std over seeds; (+x) the change against "
         "intermediate=none."
     )
     if has_ref:
@@ -235,18 +235,24 @@ def _render_rows(
 
 
 def per_language(results: Sequence[dict[str, Any]], task: str) -> str:
-    """Markdown: rows = intermediate setups, columns = languages (mean over seeds)."""
+    """Markdown: rows = intermediate setups, columns = languages (mean over seeds) of the
+    headline rule per language (QA: (EM + F1) / 2), so a row averages to the grid's cell."""
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
-    metric_of_task = None
+    metrics: list[str] = []
     for result in results:
-        for rec in result["scores"]:
-            if rec["task"] != task:
-                continue
-            metric_of_task = metric_of_task or rec["metric"]
-            if rec["metric"] == metric_of_task:
-                values[(str(result.get("intermediate")), rec["lang"])].append(rec["value"])
+        metrics += [r["metric"] for r in result["scores"] if r["task"] == task]
+        for lang, value in language_headlines(result, task).items():
+            values[(str(result.get("intermediate")), lang)].append(value)
     if not values:
         raise UserError(f"no scores for task {task!r} in these results")
+    distinct = set(metrics)
+    metric_of_task = (
+        "(EM + F1) / 2"
+        if {"exact_match", "f1"} <= distinct
+        else metrics[0]
+        if len(distinct) == 1
+        else "the official metric"
+    )
     rows = sorted({r for r, _ in values}, key=lambda r: (r != "none", r))
     langs = list(dict.fromkeys(lang for _, lang in values))
     lines = [

@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from xtransfer.errors import UserError
-
-# Extractive QA reports F1 and EM per language; F1 is the headline number (as in the papers).
-QA_HEADLINE = "f1"
+from xtransfer.results import headline, language_headlines
 
 
 @dataclass
@@ -56,33 +54,17 @@ class Run:
         return list(self.result.get("summary", {}))
 
     def headline(self, task: str) -> float | None:
-        """The task's average over languages: F1 for QA, the summary's ``avg_metric`` otherwise."""
-        langs = self.lang_scores(task)
-        summary = self.result.get("summary", {}).get(task, {})
-        value = summary.get("avg_metric")
-        if value is None or self.metric(task) == QA_HEADLINE:
-            return statistics.fmean(langs.values()) if langs else None
-        return float(value)
-
-    def metric(self, task: str) -> str | None:
-        """The metric of a task's per-language scores (F1 when there are several, i.e. QA)."""
-        metrics = list(dict.fromkeys(s["metric"] for s in self.scores if s["task"] == task))
-        if not metrics:
-            return None
-        return QA_HEADLINE if QA_HEADLINE in metrics else metrics[0]
+        """The task's headline number: the official ``avg_metric`` (``results.headline``)."""
+        return headline(self.result, task)
 
     @property
     def scores(self) -> list[dict[str, Any]]:
         return list(self.result.get("scores", []))
 
     def lang_scores(self, task: str) -> dict[str, float]:
-        """{language: value} of the task's headline metric."""
-        metric = self.metric(task)
-        return {
-            s["lang"]: float(s["value"])
-            for s in self.scores
-            if s["task"] == task and s["metric"] == metric
-        }
+        """{language: the headline rule for that language} ((EM + F1) / 2 for QA): their mean
+        is the task's ``avg_metric``."""
+        return language_headlines(self.result, task)
 
     def phases(self, name: str | None = None) -> list[dict[str, Any]]:
         return [p for p in self.result.get("phases", []) if name is None or p["name"] == name]
@@ -108,9 +90,8 @@ def collect_runs(paths: Path | str | Iterable[Path | str]) -> list[Run]:
 
     paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     runs: list[Run] = []
+    # The reader refuses a file that is not an xtransfer results file (no scores), naming it.
     for file, result in find_result_files(paths):
-        if not isinstance(result, dict) or "scores" not in result:
-            raise UserError(f"{file}: not an xtransfer results file (no 'scores')")
         runs.append(Run(file.parent, result))
     return runs
 

@@ -154,7 +154,7 @@ def analyse(
     notes = [
         f"Model {run0.model}, data {run0.data}, benchmark "
         f"{run0.result.get('benchmark', 'xtreme')}. Cells: mean ± std over seeds of the task's "
-        "average over languages (QA: F1); overall = mean over the target tasks per seed; "
+        "official avg_metric (QA: (EM + F1) / 2); overall = mean over the target tasks per seed; "
         "Δ overall against the no-intermediate arm.",
     ]
     title = "Single-task vs multi-task vs sequential intermediate training (same budget)"
