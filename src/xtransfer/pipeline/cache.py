@@ -38,7 +38,8 @@ PARTIAL_PREFIX = ".partial-"
 _CHUNK = 1 << 20
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks (checkpoints are gigabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -53,7 +54,7 @@ def _files(directory: Path) -> list[Path]:
 def write_manifest(directory: Path) -> None:
     """Records size and sha256 of every file under ``directory`` (written last, atomically)."""
     files = {
-        str(p.relative_to(directory)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        str(p.relative_to(directory)): {"size": p.stat().st_size, "sha256": file_sha256(p)}
         for p in _files(directory)
     }
     tmp = directory / f".{MANIFEST_FILE}.tmp"
@@ -81,7 +82,7 @@ def check_manifest(
         size = file.stat().st_size
         if size != expected_size:
             return f"{name} has {size} bytes, expected {expected_size}"
-        if hashes and _sha256(file) != sha256:
+        if hashes and file_sha256(file) != sha256:
             return f"{name} does not match its sha256"
     return None
 

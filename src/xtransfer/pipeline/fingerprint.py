@@ -14,16 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-_CHUNK = 1 << 20
+from xtransfer.pipeline.cache import file_sha256
+
 CACHE_FILE = "fingerprints.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def directory_fingerprint(directory: Path, cache_dir: Path | None = None) -> str
         if isinstance(cached, dict) and cached.get("stamp") == stamp:
             digest = cached["sha256"]
         else:
-            digest = _sha256(file)
+            digest = file_sha256(file)
             cache[str(file)] = {"stamp": stamp, "sha256": digest}
             changed = True
         entries.append(f"{rel}\t{stat.st_size}\t{digest}")
