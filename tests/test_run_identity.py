@@ -171,3 +171,37 @@ def test_sweep_over_a_trainer_value_gives_one_result_per_point(tmp_path):
     assert len(results) == 2
     lrs = {json.loads(p.read_text())["config"]["trainer"]["lr"] for p in results}
     assert lrs == {1e-3, 2e-3}
+
+
+def test_table_keeps_variants_apart_from_seeds(tmp_path):
+    # Two runs of one setup that differ in lr are two rows, not one row averaged over "seeds".
+    from xtransfer.reporting.table import build_grid
+
+    def result(lr_variant: dict | None, value: float) -> dict:
+        out = {
+            "intermediate": "mnli",
+            "scores": [],
+            "summary": {"xnli": {"avg_metric": value, "comparable": True}},
+        }
+        if lr_variant:
+            out["variant"] = lr_variant
+        return out
+
+    rows, _, grid = build_grid(
+        [result(None, 60.0), result({"trainer.lr": 0.01}, 50.0), result(None, 62.0)]
+    )
+    assert rows == ["mnli", "mnli [trainer.lr=0.01]"]
+    assert grid[("mnli", "xnli")].mean == 61.0 and grid[("mnli", "xnli")].n == 2
+    assert grid[("mnli [trainer.lr=0.01]", "xnli")].mean == 50.0
+
+
+def test_results_name_the_values_behind_the_folder_hash(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "xtransfer", "train", f"output_root={tmp_path}"]
+    cmd += ["intermediate=none", "target.epochs=1", "trainer.max_train_examples=60"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (path,) = (tmp_path / "runs").rglob("results.json")
+    assert ".cfg-" in path.parent.parent.name
+    variant = json.loads(path.read_text())["variant"]
+    assert variant == {"target.epochs": 1, "trainer.max_train_examples": 60}

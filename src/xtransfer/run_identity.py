@@ -175,6 +175,22 @@ def job_variant(root: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     return variant(current, default), default
 
 
+def current_job_variant(cfg: DictConfig) -> dict[str, Any] | None:
+    """The values of the running Hydra job's config that differ from its choices' defaults
+    (what its folder's ``.cfg-<hash>`` stands for); None outside a Hydra job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    hydra_node = HydraConfig.get()
+    overrides = [str(o) for o in hydra_node.overrides.task]
+    try:
+        default = default_identity(str(hydra_node.job.get("config_name") or "config"), overrides)
+    except Exception:  # noqa: BLE001 - a label only: never fail a finished run over it
+        return None
+    return variant(identity_config(cfg), default)
+
+
 def run_path_resolver(*, _root_: DictConfig) -> str:
     """``${xtransfer_run_path:}``: ``<data>/<model>/<setup>-to-<target>[.<benchmark>][.cfg-<hash>]
     /seed<s>[-target<t>]``, the run folder below ``<output_root>/runs``."""

@@ -38,7 +38,7 @@ from xtransfer.pipeline.zero_shot import (
 )
 from xtransfer.reporting.console import language_table
 from xtransfer.results import RESULTS_FILE, Results, read_results, write_results
-from xtransfer.run_identity import identity_config
+from xtransfer.run_identity import current_job_variant, identity_config
 from xtransfer.tasks.formats import get_format
 from xtransfer.tasks.registry import get_task
 from xtransfer.training.checkpoint import (
@@ -423,6 +423,13 @@ def run_pipeline(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         events.close()  # the tracker (trainer.tracker) is finished even when the run fails
 
 
+def _variant(cfg: DictConfig) -> dict[str, Any]:
+    """``{"variant": {key: value}}``: the values behind the run folder's ``.cfg-<hash>`` (so
+    tables can tell apart runs that differ in more than their choices), else nothing."""
+    differs = current_job_variant(cfg)
+    return {"variant": differs} if differs else {}
+
+
 def _execute(
     cfg: DictConfig, run_dir: Path, accelerator, events: EventLog, key: str
 ) -> dict[str, Any]:
@@ -459,7 +466,7 @@ def _execute(
         data_revisions=resolved_revisions(),
         scores=scores,
         summary={cfg.target.task: summary},
-        extra=udpos_options(cfg),
+        extra={**udpos_options(cfg), **_variant(cfg)},
     ).to_dict()
     if main:
         write_results(results_path, results)

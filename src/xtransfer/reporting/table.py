@@ -72,6 +72,22 @@ def _task_values(result: dict[str, Any], task: str) -> tuple[float, tuple[float,
     return (value if value is not None else float("nan")), qa
 
 
+def row_label(result: dict[str, Any]) -> str:
+    """The intermediate setup, plus the values that made the run a variant (its folder's
+    ``.cfg-<hash>``, e.g. ``mnli [trainer.lr=0.01]``): runs that differ in a setting are
+    separate rows, never averaged as if they were seeds. Task lists and the mode are in the
+    setup name already."""
+    setup = str(result.get("intermediate", "?"))
+    differs = {
+        k: v
+        for k, v in (result.get("variant") or {}).items()
+        if not k.startswith("intermediate.tasks") and k != "intermediate.mode"
+    }
+    if not differs:
+        return setup
+    return f"{setup} [{', '.join(f'{k}={v}' for k, v in sorted(differs.items()))}]"
+
+
 def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str], dict]:
     """(rows, columns, {(row, col): Cell}) with seeds aggregated."""
     values: dict[tuple[str, str], list[tuple[float, tuple[float, float] | None]]] = defaultdict(
@@ -79,7 +95,7 @@ def build_grid(results: Sequence[dict[str, Any]]) -> tuple[list[str], list[str],
     )
     comparable: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     for result in results:
-        row = str(result.get("intermediate", "?"))
+        row = row_label(result)
         for task in result.get("summary", {}):
             values[(row, task)].append(_task_values(result, task))
             comparable[(row, task)] &= _comparable(result, task)
@@ -242,7 +258,7 @@ def per_language(results: Sequence[dict[str, Any]], task: str) -> str:
     for result in results:
         metrics += [r["metric"] for r in result["scores"] if r["task"] == task]
         for lang, value in language_headlines(result, task).items():
-            values[(str(result.get("intermediate")), lang)].append(value)
+            values[(row_label(result), lang)].append(value)
     if not values:
         raise UserError(f"no scores for task {task!r} in these results")
     distinct = set(metrics)
