@@ -27,7 +27,7 @@ class LanguageContext:
     load: Callable[[str, str], list[dict]]  # (split, lang) -> rows of the same task
     featurize: Callable[[Sequence[dict]], list[dict]]  # rows -> (cached) features
     predict_features: Callable[[Sequence[dict]], list[Any]]  # features -> head predictions
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
 
 
 class TaskFormat:

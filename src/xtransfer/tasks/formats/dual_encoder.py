@@ -241,8 +241,6 @@ class DualEncoderFormat(TaskFormat):
         self.temperature = float(temperature)
         self.projection_dim: int | None = dim
         self.candidate_split = str(conf.get("candidate_split", "candidates"))
-        # Pool embeddings of the current evaluation (LAReQA's pool serves every language).
-        self._pool: dict[Any, tuple[list[str], np.ndarray, dict[str, list[str]]]] = {}
 
     # --- training --------------------------------------------------------------------------
 
@@ -453,6 +451,7 @@ class DualEncoderFormat(TaskFormat):
             ctx.batch_size,
             load=ctx.load,
             languages=ctx.languages,
+            pools=ctx.cache,
         )
 
     def rank_language(
@@ -466,18 +465,23 @@ class DualEncoderFormat(TaskFormat):
         batch_size: int,
         load: Callable[[str, str], list[dict]],
         languages: Sequence[str],
+        pools: dict[Any, Any] | None = None,
     ) -> list[list[str]]:
         """The top-20 candidate ids of every row's query. Each row gets its query id
         (``row["query_id"]``) and relevant candidate ids (``row["relevant"]``), which
-        :meth:`write_labels` writes."""
+        :meth:`write_labels` writes. ``pools`` keeps the candidate embeddings between the
+        languages of one evaluation (LAReQA's pool serves every language); the evaluator passes
+        its per-evaluation ``LanguageContext.cache``, so a pool never outlives an evaluation."""
+        pools = {} if pools is None else pools
         max_length = int(setting(settings, "max_length", 128))
         split = str(setting(settings, "test_split", "test"))
         if self.kind == "answer_sentence":
-            key: Any = ("answer_sentence", split, tuple(languages), id(model))
+            key: Any = ("dual_encoder_pool", "answer_sentence", split, tuple(languages))
         else:
-            key = ("entity", self.candidate_split, id(model))
-        if key not in self._pool:
-            self._pool.clear()  # one pool at a time: memory stays bounded
+            key = ("dual_encoder_pool", "entity", self.candidate_split)
+        if key not in pools:
+            for old in [k for k in pools if k[:1] == ("dual_encoder_pool",)]:
+                del pools[old]  # one pool at a time: memory stays bounded
             if self.kind == "answer_sentence":
                 ids, texts, relevant = self._answer_sentence_pool(load, split, languages)
             else:
@@ -485,8 +489,8 @@ class DualEncoderFormat(TaskFormat):
             if not ids:
                 raise UserError(f"task {self.task.name}: the candidate pool is empty")
             emb = self.encode(model, tokenizer, texts, max_length, batch_size, accelerator)
-            self._pool[key] = (ids, emb, relevant)
-        ids, pool, relevant = self._pool[key]
+            pools[key] = (ids, emb, relevant)
+        ids, pool, relevant = pools[key]
         queries: list[Text] = []
         for row in rows:
             if self.kind == "answer_sentence":
