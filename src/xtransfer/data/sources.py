@@ -311,6 +311,18 @@ def _select_language(raw_rows: list[dict], filters: Mapping, task: TaskSpec, lan
     return raw_rows
 
 
+def _resolved_source(
+    task: TaskSpec, split: str, lang: str, spec: Mapping[str, Any], data_cfg: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any]]:
+    """(data source, split spec in context) for one language: the steps that loading and the
+    pre-flight check share, so both refuse the same language and source the same way."""
+    _check_language(task, lang, spec)
+    source = data_cfg["source"]
+    if source not in _LOADERS:
+        raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
+    return source, _with_context(task, split, spec)
+
+
 def load_rows(
     task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -323,11 +335,7 @@ def load_rows(
         return [
             row for part in _concat_parts(task, spec) for row in load_rows(*part, lang, data_cfg)
         ]
-    _check_language(task, lang, spec)
-    source = data_cfg["source"]
-    if source not in _LOADERS:
-        raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
-    spec = _with_context(task, split, spec)
+    source, spec = _resolved_source(task, split, lang, spec, data_cfg)
     # A split with its own file (a user task's data) is read from it under every data= choice.
     if "file" in spec:
         raw_rows, where = _load_task_file(spec, lang, data_cfg)
@@ -642,11 +650,7 @@ def check_split(task: TaskSpec, split: str, lang: str, data_cfg: Mapping[str, An
                 for other, part in _concat_parts(task, split_spec)
                 for problem in check_split(other, part, lang, data_cfg)
             ]
-        _check_language(task, lang, split_spec)
-        source = data_cfg["source"]
-        if source not in _LOADERS:
-            raise UserError(f"unknown data source {source!r}; known: {', '.join(_LOADERS)}")
-        spec = _with_context(task, split, split_spec)
+        source, spec = _resolved_source(task, split, lang, split_spec, data_cfg)
         if "file" in spec:
             problem = _check_file(_task_file_path(spec, lang), spec.get("reader"), task, {})
             return [problem] if problem else []
